@@ -20,7 +20,9 @@ import orjson
 
 from seeder.model import Schema
 
+from .admin_api import ADMIN_PREFIX, admin_request
 from .config import EmulatorConfig
+from .connections import CONNECTIONS_PREFIX, connections_request
 from .env import Environment
 from .errors import ApiError, segment_not_found
 from .http import Request, Response, Segment, error_response, json_response, split_path
@@ -141,6 +143,8 @@ class EmulatorApp:
             return Response(200, [("Content-Type", "application/json")], orjson.dumps(self.stats()))
         request_id = str(uuid.uuid4())
         diag = [("x-ms-service-request-id", request_id), ("REQ_ID", request_id)]
+        if path.startswith((CONNECTIONS_PREFIX, ADMIN_PREFIX)):
+            return _with(self.power_apps(environ, path), diag)
         try:
             req = self._request(environ, path)
         except ApiError as err:
@@ -167,6 +171,22 @@ class EmulatorApp:
         return _with(response, [*diag, ("x-ms-dop-hint", str(DOP_HINT)),
                                 ("x-ms-ratelimit-burst-remaining-xrm-requests", str(left_requests)),
                                 ("x-ms-ratelimit-time-remaining-xrm-requests", f"{left_ms:.2f}")])
+
+    def power_apps(self, environ: dict[str, Any], path: str) -> Response:
+        """The Power Apps connections and admin APIs on the same host (bearer token required, no Dataverse
+        limits)."""
+        auth = environ.get("HTTP_AUTHORIZATION", "")
+        if not auth.lower().startswith("bearer ") or not auth[7:].strip():
+            return error_response(ApiError(401, "AuthenticationFailed", "Authentication failed: no bearer token."))
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length > 0 else b""
+        self.env.counters.add(requests=1)
+        try:
+            serve = admin_request if path.startswith(ADMIN_PREFIX) else connections_request
+            return serve(self.env, environ.get("REQUEST_METHOD", "GET").upper(), path,
+                         environ.get("QUERY_STRING", ""), body)
+        except ApiError as err:
+            return error_response(err)
 
     def run(self, req: Request) -> Response:
         """Dispatch with the cost model applied (waited and counted); errors become error bodies."""

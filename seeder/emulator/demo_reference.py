@@ -92,6 +92,14 @@ def reference(seed: int) -> Reference:
         ref.rows.append(("team", team))
         if team_type == 0:
             ref.owner_teams.append((team_id, unit_id))
+    mailbox_rng = random.Random(f"seeder-demo-mailboxes:{seed}")
+    for user_id, _unit_id, person in ref.users:
+        # production mailboxes sync with Exchange through server-side synchronization
+        mailbox: Record = {"mailboxid": new_id(mailbox_rng), "name": person.full, "emailaddress": person.email,
+                           "incomingemaildeliverymethod": 2, "outgoingemaildeliverymethod": 2,
+                           "actdeliverymethod": 1, "isforwardmailbox": False}
+        set_lookup(mailbox, "regardingobjectid", "systemuser", user_id)
+        ref.rows.append(("mailbox", mailbox))
     for user_id, unit_id, _person in ref.users:
         member_of = [t for t in teams if t[1] == unit_id or (t[3] == "Key Accounts" and rng.random() < 0.5)]
         for team_id, *_rest in member_of:

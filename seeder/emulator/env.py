@@ -1,9 +1,13 @@
 """One emulated environment: its schema, store, organisation facts, navigation index and counters.
 
 ``Environment.load(config)`` builds the schema (the built-in CRM core with ``--demo``, plus every
-``--schema`` source), opens the store (memory or ``--state``) and, the first time a state is created,
-loads the demo organisation in bulk transactions. It also resolves URL keys (GUIDs and alternate keys)
-and converts Web API values to the storage shape for bulk loading.
+``--schema`` source, plus the solution job tables), opens the store (memory or ``--state``) and, the first
+time a state is created, loads the demo organisation in bulk transactions. With ``records=0`` the demo
+organisation looks like a freshly copied sandbox ("minimal copy", dataverse-protocol.md §11.3–11.4): the
+reference data plus the demo solution in its post-copy state (flows off, connection references without
+connections, no environment variable values, canvas app with a new per-environment app id);
+``with_connections`` adds one Connected connection per connector the connection references use. It also
+resolves URL keys (GUIDs and alternate keys) and converts Web API values to the storage shape for bulk loading.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ from seeder.model import OrgInfo, Record, Schema, Table
 
 from .config import EmulatorConfig
 from .errors import ApiError, bad_syntax, segment_not_found
+from .power_tables import job_schema
 from .shape import NavIndex
 from .store import Store, StoredTable
 
-__all__ = ["Counters", "Environment", "now_text", "parse_key"]
+__all__ = ["Counters", "Environment", "now_text", "parse_key", "refreshed_sandbox"]
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _KEY_PART = re.compile(r"\s*(\w+)\s*=\s*('(?:[^']|'')*'|[^,]+)\s*(?:,|$)")
@@ -77,6 +82,47 @@ class Counters:
                     "faults_injected": self.faults_injected}
 
 
+def refreshed_sandbox(rows: Iterable[tuple[str, Record]], seed: int) -> Iterator[tuple[str, Record]]:
+    """Solution component rows as a copy/restore leaves them in the target (Microsoft's post-copy checklist):
+    cloud flows off, connection references without ``connectionid``, no environment variable values (nor
+    their solution components), canvas apps with the same ``canvasappid`` but a new ``uniquecanvasappid``."""
+    dropped: set[str] = set()
+    for table, record in rows:
+        record = dict(record)
+        if table == "environmentvariablevalue":
+            dropped.add(str(record.get("environmentvariablevalueid", "")).lower())
+            continue
+        if table == "solutioncomponent" and str(record.get("objectid", "")).lower() in dropped:
+            continue
+        if table == "workflow" and record.get("category") == 5:
+            record["statecode"], record["statuscode"] = 0, 1
+        elif table == "connectionreference":
+            record.pop("connectionid", None)
+        elif table == "canvasapp" and record.get("uniquecanvasappid"):
+            app_id = record["uniquecanvasappid"]
+            record["uniquecanvasappid"] = str(uuid.uuid5(ORG_NAMESPACE, f"canvasapp:{seed}:{app_id}"))
+        yield table, record
+
+
+def production_state(rows: Iterable[tuple[str, Record]], seed: int) -> Iterator[tuple[str, Record]]:
+    """Solution component rows as a production organisation runs them: connection references bound to the
+    environment's own connections and cloud flows on."""
+    from .connections import connection_id_for
+
+    for table, record in rows:
+        record = dict(record)
+        if table == "workflow" and record.get("category") == 5:
+            record["statecode"], record["statuscode"] = 1, 2
+        elif table == "connectionreference" and record.get("connectorid"):
+            api_name = str(record["connectorid"]).rstrip("/").rsplit("/", 1)[-1]
+            record["connectionid"] = connection_id_for(api_name, seed, PRODUCTION_CONNECTIONS)
+        yield table, record
+
+
+PRODUCTION_CONNECTIONS = 1
+"""Connection index of a production-like demo: its connections differ from a sandbox's (index 0)."""
+
+
 def _default_org(config: EmulatorConfig) -> OrgInfo:
     org_id = str(uuid.uuid5(ORG_NAMESPACE, f"org:{config.seed}"))
     return OrgInfo(
@@ -111,6 +157,7 @@ class Environment:
 
             base = crm_core_schema().merge(base)
             org = demo.demo_org(config.seed, config.production)
+        base = base.merge(job_schema())
         if config.schema_paths:
             from seeder.metadata import extend_schema, load_schema_source
 
@@ -120,10 +167,29 @@ class Environment:
         if env.store.scalar("SELECT v FROM __meta WHERE k='loaded'") is None:
             if config.demo:
                 env.bulk_load(demo.generate_demo(env.schema, seed=config.seed, records=config.records))
-                env.bulk_load(demo.demo_solution_rows())
+                solution_rows = demo.demo_solution_rows()
+                if config.records == 0:  # a freshly copied sandbox: components broken, admin mode on
+                    env.bulk_load(refreshed_sandbox(solution_rows, config.seed))
+                    from .admin_api import set_runtime_state
+
+                    set_runtime_state(env, "AdminMode", "Disabled")
+                else:  # a production-like organisation: its own connections, references bound, flows on
+                    from .connections import seed_demo_connections
+
+                    env.bulk_load(production_state(solution_rows, config.seed))
+                    seed_demo_connections(env, index=PRODUCTION_CONNECTIONS)
+            if config.with_connections:
+                from .connections import seed_demo_connections
+
+                seed_demo_connections(env)
             with env.store.lock:
                 env.store.conn.execute("INSERT OR REPLACE INTO __meta (k, v) VALUES ('loaded', '1')")
         return env
+
+    @property
+    def environment_id(self) -> str:
+        """The Power Platform environment name (a GUID distinct from the organisation id, as on the service)."""
+        return str(uuid.uuid5(ORG_NAMESPACE, f"environment:{self.org.organization_id}"))
 
     # -- tables and keys ------------------------------------------------------------------------------
     def table_for_set(self, entity_set: str) -> StoredTable:

@@ -5,6 +5,7 @@ Order matters: literal routes (functions, ``$batch``, metadata) come before enti
 
 from __future__ import annotations
 
+from . import solution_jobs  # noqa: F401  (registers the solution actions)
 from .app import add_route
 from .batch import handle_batch
 from .env import Environment
@@ -71,7 +72,8 @@ def retrieve_current_organization(env: Environment, req: Request, segs: list[Seg
     detail = {"OrganizationId": org.organization_id, "FriendlyName": org.name, "OrganizationVersion": org.version,
               "UrlName": org.name.lower().replace(" ", ""), "UniqueName": org.name.lower().replace(" ", ""),
               "State": "Enabled", "OrganizationType": "Customer" if org.is_production else "CustomerTest",
-              "EnvironmentId": org.organization_id,
+              # the Power Platform environment name, the id the connections API filters on
+              "EnvironmentId": env.environment_id,
               "Endpoints": {"Count": 1, "IsReadOnly": False, "Keys": ["WebApplication"],
                             "Values": [req.base.split("/api/")[0] + "/"]}}
     return json_response(200, {"@odata.context":

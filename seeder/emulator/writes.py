@@ -19,6 +19,7 @@ from seeder.odata import normalize_datetime
 
 from .env import Environment, now_text
 from .errors import ApiError, bad_syntax, duplicate, not_found
+from .flow_rules import check_flow_activation
 from .http import Request, Response, Segment, json_response, split_path
 from .reads import parse_select, render_rows
 from .store import StoredTable
@@ -259,6 +260,7 @@ def create_row(env: Environment, req: Request, st: StoredTable, wb: WriteBody, r
             if col is not None and col.is_lookup and "systemuser" in col.targets:
                 values[name], values[name + "__lt"] = user, "systemuser"
         apply_state(st, values, None)
+        check_flow_activation(env, st, values, None)
         derive_fullname(st, values, None)
         _check_keys(env, st, rid, values, None)
         values[st.primary_id] = rid
@@ -284,6 +286,7 @@ def update_row(env: Environment, req: Request, st: StoredTable, row_id: str, wb:
                 if col.is_lookup:
                     values[name + "__lt"] = "systemuser"
         apply_state(st, values, current)
+        check_flow_activation(env, st, values, current)
         derive_fullname(st, values, current)
         _check_keys(env, st, row_id, values, current)
         env.store.update(st.name, row_id, values)
