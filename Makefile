@@ -37,7 +37,7 @@ pytest: install
 	$(BIN)/python -m pytest -q
 
 demo: install
-	@echo 'make demo: the end-to-end clone demo is not built yet (needs seeder clone).' >&2; exit 1
+	$(BIN)/seeder demo
 
 bench: install
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

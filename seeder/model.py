@@ -16,6 +16,7 @@ from functools import cached_property
 from typing import Any
 
 __all__ = [
+    "COMPONENT_TABLES",
     "LOOKUP_LOGICALNAME",
     "AlternateKey",
     "Column",
@@ -34,6 +35,12 @@ Record = dict[str, Any]
 
 LOOKUP_LOGICALNAME = "@Microsoft.Dynamics.CRM.lookuplogicalname"
 """Annotation suffix that names the target table of a ``_x_value`` lookup property."""
+
+COMPONENT_TABLES = (
+    "canvasapp", "connectionreference", "connector", "environmentvariabledefinition",
+    "environmentvariablevalue", "solution", "solutioncomponent", "workflow",
+)
+"""Tables that carry Power Platform solution components as data."""
 
 LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
 """Attribute types whose values point at another row."""

@@ -26,6 +26,7 @@ from seeder.components.settings import (
     SettingsProposal,
     propose_settings,
 )
+from seeder.components.unpack import unpack_solution
 from seeder.components.validation import (
     Check,
     MailboxFact,
@@ -63,5 +64,6 @@ __all__ = [
     "plan_rewire",
     "propose_settings",
     "rewire_actions",
+    "unpack_solution",
     "validate",
 ]

@@ -53,6 +53,7 @@ class TargetFacts:
     canvas_apps_present: Mapping[str, str | None] = field(default_factory=dict)  # name -> target App ID
     canvas_app_ids_changed: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # name -> (old, new)
     missing_shares: Mapping[str, Sequence[str]] = field(default_factory=dict)  # app -> principals not shared
+    canvas_app_ids_remapped: frozenset[str] = frozenset()  # apps whose new id was re-pointed by re-wiring
     mailboxes: Sequence[MailboxFact] | None = None
 
 
@@ -169,6 +170,9 @@ def _check_apps(facts: TargetFacts) -> list[Check]:
     if gone:
         checks.append(Check("canvas-app-ids", "fail", f"canvas app(s) missing in the target: {_listed(gone)}",
                             tuple(gone)))
+    elif changed and set(facts.canvas_app_ids_changed) <= set(facts.canvas_app_ids_remapped):
+        checks.append(Check("canvas-app-ids", "pass", f"{len(changed)} canvas app id(s) changed and were re-pointed "
+                            "in the environment; update links kept outside it (bookmarks, Teams tabs)", tuple(changed)))
     elif changed:
         checks.append(Check("canvas-app-ids", "warn", f"{len(changed)} canvas app id(s) changed; update anything "
                             "that stores app ids (deep links, embedded apps, environment variables)", tuple(changed)))

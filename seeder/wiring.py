@@ -1,0 +1,216 @@
+"""Re-wiring a restored environment and validating it: Microsoft's post-copy checklist, executed.
+
+* :func:`generate_settings` proposes deployment settings for a snapshot's components from the target's
+  connections (matching each connection reference's connector) and flags what it could not match.
+* :func:`rewire` reads the target's components, plans the work with
+  :func:`seeder.components.plan_rewire` and carries each action to the environment: custom connectors,
+  connection-reference bindings, environment-variable values, then flows turned on child-first under the
+  intended owner. ``phase="before-data"`` runs only the actions that must happen before data loads
+  (turning flows off so seeding sends no e-mail). An action the service refuses becomes a finding.
+* :func:`validate_target` gathers the facts (flows, references, variables, connectors, apps, admin mode,
+  mailboxes) and runs :func:`seeder.components.validate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from seeder.components import (
+    Action,
+    ComponentSet,
+    DeploymentSettings,
+    Finding,
+    MailboxFact,
+    SettingsProposal,
+    TargetState,
+    ValidationReport,
+    facts_from_components,
+    plan_rewire,
+    propose_settings,
+    validate,
+)
+from seeder.dataverse import Environment
+from seeder.errors import DataverseError
+from seeder.model import COMPONENT_TABLES, Record
+from seeder.records import clean_record
+
+__all__ = [
+    "RewireReport", "generate_settings", "lift_admin_mode", "read_components", "rewire", "validate_target",
+]
+
+Progress = Callable[[str, str], None]
+
+
+def read_components(env: Environment) -> ComponentSet:
+    """The Power Platform components an environment holds now, read as rows."""
+    schema = env.schema([t for t in COMPONENT_TABLES])
+    rows = {t: [clean_record(r) for r in env.iter_records(t)] for t in COMPONENT_TABLES if t in schema}
+    return ComponentSet.from_rows(rows)
+
+
+def generate_settings(env: Environment, components: ComponentSet,
+                      settings: DeploymentSettings | None = None) -> SettingsProposal:
+    """Deployment settings for ``components`` with connection ids matched in ``env``'s connections."""
+    who = env.whoami()
+    return propose_settings(components, env.list_connections(), settings=settings, owner=str(who.get("UserId", "")))
+
+
+@dataclass
+class RewireReport:
+    done: list[dict[str, Any]] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def remapped_apps(self) -> list[str]:
+        return sorted(a["target"] for a in self.done if a["kind"] == "map-canvas-app")
+
+    @property
+    def flows_turned_on(self) -> int:
+        return sum(1 for a in self.done if a["kind"] == "turn-on-flow")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"done": self.done, "findings": [f.to_dict() for f in self.findings],
+                "flows_turned_on": self.flows_turned_on}
+
+
+def _rows_by(env: Environment, table: str, key: str) -> dict[str, Record]:
+    return {str(r.get(key, "")).lower(): r for r in (clean_record(x) for x in env.iter_records(table))}
+
+
+def rewire(env: Environment, components: ComponentSet, settings: DeploymentSettings | None, *,
+           phase: str = "after-data", progress: Progress | None = None) -> RewireReport:
+    """Carry the re-wiring plan of ``components`` into ``env``; actions of other phases are skipped."""
+    say = progress or (lambda _e, _t: None)
+    who = env.whoami()
+    target = TargetState.from_components(read_components(env), owner=str(who.get("UserId", "")).lower() or None)
+    plan = plan_rewire(components, settings, target)
+    report = RewireReport(findings=list(plan.findings) if phase == "after-data" else [])
+    refs = _rows_by(env, "connectionreference", "connectionreferencelogicalname")
+    values = _rows_by(env, "environmentvariablevalue", "schemaname")
+    definitions = _rows_by(env, "environmentvariabledefinition", "schemaname")
+    for action in plan.actions:
+        if action.phase != phase:
+            continue
+        say("step", f"{action.kind} {action.target}")
+        try:
+            done = _carry(env, action, refs, values, definitions)
+        except DataverseError as exc:
+            report.findings.append(Finding("error", action.kind, f"{action.kind} {action.target} failed: "
+                                           f"{exc.message}", action.target))
+            continue
+        if done is None:
+            report.done.append({**action.to_dict(), "status": "done"})
+        else:
+            report.findings.append(done)
+    if phase == "after-data":
+        _stop_mailbox_sync(env, report)
+    return report
+
+
+MAILBOX_SYNC_OFF = {"incomingemaildeliverymethod": 0, "outgoingemaildeliverymethod": 0, "actdeliverymethod": 2}
+"""Incoming, outgoing and appointments/contacts/tasks synchronisation set to None."""
+
+
+def _stop_mailbox_sync(env: Environment, report: RewireReport) -> None:
+    """A mailbox cannot sync to two environments: set every syncing mailbox of the target to None."""
+    try:
+        if "mailbox" not in env.schema(["mailbox"]):
+            return
+        mailboxes = [clean_record(r) for r in env.iter_records("mailbox")]
+    except DataverseError as exc:
+        report.findings.append(Finding("warning", "mailboxes", f"could not read mailboxes: {exc.message}", "mailbox"))
+        return
+    for box in mailboxes:
+        if all(box.get(k) == v for k, v in MAILBOX_SYNC_OFF.items()):
+            continue
+        name = str(box.get("name") or box.get("mailboxid"))
+        try:
+            env.update("mailbox", str(box["mailboxid"]), dict(MAILBOX_SYNC_OFF))
+        except DataverseError as exc:
+            report.findings.append(Finding("error", "mailboxes", f"could not stop mailbox {name!r} syncing: "
+                                           f"{exc.message}", name))
+            continue
+        report.done.append({"kind": "stop-mailbox-sync", "target": name, "payload": dict(MAILBOX_SYNC_OFF),
+                            "reason": "a mailbox cannot sync to two environments", "phase": "after-data",
+                            "status": "done"})
+
+
+def _carry(env: Environment, action: Action, refs: dict[str, Record], values: dict[str, Record],
+           definitions: dict[str, Record]) -> Finding | None:
+    """Perform one action; a finding when it cannot be done here."""
+    payload = dict(action.payload)
+    if action.kind in ("turn-off-flow", "turn-on-flow"):
+        body: dict[str, Any] = {"statecode": payload["statecode"], "statuscode": payload["statuscode"]}
+        if payload.get("ownerid"):
+            body["ownerid@odata.bind"] = f"/systemusers({payload['ownerid']})"
+        env.update("workflow", action.target, body)
+        return None
+    if action.kind == "install-custom-connector":
+        body = {"name": payload["name"], "displayname": payload.get("displayname") or payload["name"]}
+        if payload.get("connectorid"):
+            body["connectorid"] = payload["connectorid"]
+        env.create("connector", body)
+        return None
+    if action.kind == "bind-connection-reference":
+        row = refs.get(action.target.lower())
+        if row is None:
+            return Finding("error", "connection-reference-missing",
+                           f"the target has no connection reference {action.target!r}", action.target)
+        env.update("connectionreference", str(row["connectionreferenceid"]), {"connectionid": payload["connectionid"]})
+        return None
+    if action.kind == "set-environment-variable":
+        existing = values.get(action.target.lower())
+        if existing is not None:
+            env.update("environmentvariablevalue", str(existing["environmentvariablevalueid"]),
+                       {"value": payload["value"]})
+            return None
+        definition = definitions.get(action.target.lower())
+        if definition is None:
+            return Finding("error", "environment-variable-missing",
+                           f"the target has no definition for {action.target!r}", action.target)
+        env.create("environmentvariablevalue", {
+            "schemaname": action.target, "value": payload["value"],
+            "EnvironmentVariableDefinitionId@odata.bind":
+                f"/environmentvariabledefinitions({definition['environmentvariabledefinitionid']})",
+        })
+        return None
+    if action.kind == "map-canvas-app":
+        return None  # identity is kept by the restore; the mapping is reported
+    if action.kind == "share-canvas-app":
+        return Finding("warning", "share-canvas-app",
+                       f"share {action.target!r} with {payload.get('principal')} ({payload.get('role')}): sharing "
+                       "goes through the Power Apps API, which needs an admin sign-in; do it in the maker portal",
+                       action.target)
+    return Finding("warning", "unknown-action", f"no way to carry out {action.kind} here", action.target)
+
+
+def lift_admin_mode(env: Environment) -> dict[str, Any]:
+    """The checklist's last step: administration mode off, background operations on."""
+    env.set_admin_state(admin_mode=False, background_operations=True)
+    admin_mode, background = env.admin_state()
+    return {"kind": "lift-admin-mode", "admin_mode": admin_mode, "background_operations": background}
+
+
+def validate_target(env: Environment, expected: ComponentSet, *, remapped_apps: Sequence[str] = ()) -> ValidationReport:
+    """Read the target back and run the post-copy checklist against what the snapshot recorded.
+
+    ``remapped_apps`` names canvas apps whose changed id re-wiring already re-pointed."""
+    target = read_components(env)
+    admin_mode, background = env.admin_state()
+    facts = facts_from_components(expected, target, admin_mode=admin_mode, background_operations=background,
+                                  mailboxes=_mailboxes(env))
+    return validate(replace(facts, canvas_app_ids_remapped=frozenset(remapped_apps)))
+
+
+def _mailboxes(env: Environment) -> Sequence[MailboxFact] | None:
+    try:
+        if "mailbox" not in env.schema(["mailbox"]):
+            return None
+        return [MailboxFact(name=str(r.get("name", "")), incoming=r.get("incomingemaildeliverymethod") not in (0, None),
+                            outgoing=r.get("outgoingemaildeliverymethod") not in (0, None),
+                            act=r.get("actdeliverymethod") not in (2, None))
+                for r in env.iter_records("mailbox")]
+    except DataverseError:
+        return None
