@@ -72,7 +72,8 @@ def test_write_body_remaps_reference_ids_and_reports_unbindable_targets() -> Non
 
 def test_comparable_ignores_system_columns_and_case_of_ids() -> None:
     a = clean_record(_row(1))
-    b = dict(a, modifiedon="2027-01-01T00:00:00Z", _parentcustomerid_value="10000000-0000-0000-0000-000000000001".upper())
+    upper = "10000000-0000-0000-0000-000000000001".upper()
+    b = dict(a, modifiedon="2027-01-01T00:00:00Z", _parentcustomerid_value=upper)
     assert comparable(CONTACT, a) == comparable(CONTACT, b)
     assert comparable(CONTACT, a) != comparable(CONTACT, dict(a, firstname="Bob"))
 
