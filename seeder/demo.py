@@ -46,7 +46,8 @@ def spawn_emulator(*args: str, timeout: float = 120.0) -> Iterator[str]:
         assert proc.stdout is not None
         line = proc.stdout.readline().strip()
         if not line.startswith("listening on "):
-            _, stderr = proc.communicate(timeout=5)
+            proc.kill()
+            _, stderr = proc.communicate(timeout=timeout)
             raise SeederError(f"the emulator did not start: {line or stderr.strip()[-500:]}")
         yield line.removeprefix("listening on ").strip()
     finally:

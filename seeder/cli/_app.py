@@ -35,6 +35,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", help="Print the version and exit.", callback=_version, is_eager=True)
     ] = False,
@@ -44,6 +45,8 @@ def _root(
 ) -> None:
     """Clone Dataverse / Power Platform environments safely: export, plan, mask, restore, re-wire."""
     _debug["on"] = debug
+    if ctx.invoked_subcommand != "emulator":  # the emulator's first line must be its URL
+        mask_secrets_in_pipeline()
 
 
 # -- rendering helpers ---------------------------------------------------------------------------------
@@ -90,8 +93,9 @@ def fail_if(condition: bool, code: int) -> None:
 
 AuthOpt = Annotated[str | None, typer.Option("--auth", envvar="SEEDER_AUTH", help=(
     "Sign-in method: none, secret, certificate, device-code, managed-identity, azure-cli, azure-pipelines."))]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", envvar="SEEDER_PROFILE",
-                                                help="Named profile in ~/.config/seeder/profiles.toml.")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", envvar="SEEDER_PROFILE", help=(
+    "Named profile(s) in ~/.config/seeder/profiles.toml; several, comma-separated, spread the load over "
+    "several application users."))]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
 
 
@@ -100,9 +104,16 @@ def env_vars() -> dict[str, str]:
 
 
 def connect(url: str, auth: str | None, profile: str | None, **kwargs: Any) -> Any:
+    """Sign in to ``url``; several comma-separated profiles fan out over several application users."""
     from seeder.dataverse import Environment, auth_from_options
+    from seeder.dataverse.auth import replace_prompt
 
-    return Environment.connect(url, auth_from_options(auth, profile, env_vars()), **kwargs)
+    def prompt(message: str) -> None:  # the device-code instructions go to the person, on stderr
+        err.print(message, markup=False)
+
+    profiles: list[str | None] = [p.strip() for p in (profile or "").split(",") if p.strip()] or [None]
+    configs = [replace_prompt(auth_from_options(auth, name, env_vars()), prompt) for name in profiles]
+    return Environment.connect(url, configs if len(configs) > 1 else configs[0], **kwargs)
 
 
 def bypass(bypass_logic: bool, suppress_callbacks: bool, suppress_duplicates: bool) -> Any:
@@ -140,25 +151,65 @@ def csv_list(value: str | None) -> tuple[str, ...] | None:
     return tuple(sorted({v.strip() for v in value.split(",") if v.strip()}))
 
 
+class _Reporter:
+    """Progress for people and pipelines: a live line on a terminal; in Azure Pipelines (``TF_BUILD``)
+    one collapsible group per stage with ``##vso[task.setprogress]``; quiet otherwise."""
+
+    STAGES = 6
+
+    def __init__(self, ado: bool, tty: bool) -> None:
+        from seeder.ado import AdoLogger
+
+        self.ado = AdoLogger() if ado else None
+        self.tty = tty
+        self.open = False
+        self.stage = 0
+
+    def __call__(self, label: str, value: Any) -> None:
+        if self.ado is not None:
+            if label == "stage":
+                self.close()
+                self.stage += 1
+                print(self.ado.group(str(value)), flush=True)
+                print(self.ado.progress(min(99, 100 * self.stage // self.STAGES), str(value)), flush=True)
+                self.open = True
+            elif isinstance(value, str):
+                print(value if label == "target" else f"{label}: {value}", flush=True)
+            return
+        if self.tty:
+            end = "\r" if isinstance(value, int) else "\n"
+            err.print(f"  {label}: {value}", markup=False, end=end)
+
+    def close(self) -> None:
+        if self.ado is not None and self.open:
+            print(self.ado.endgroup(), flush=True)
+            self.open = False
+
+
 def progress_callback() -> Any:
-    """A progress callback: a live line on a terminal, ``##vso`` progress in Azure Pipelines, else quiet."""
+    """The progress callback every long command passes to the library (``None`` when nobody watches)."""
+    import atexit
+
+    from seeder.ado import in_azure_pipelines
+
+    ado = in_azure_pipelines(env_vars())
+    if not ado and not err.is_terminal:
+        return None
+    reporter = _Reporter(ado, err.is_terminal)
+    atexit.register(reporter.close)
+    return reporter
+
+
+def mask_secrets_in_pipeline() -> None:
+    """In Azure Pipelines, ask the agent to mask every secret seeder may read from the environment."""
     from seeder.ado import AdoLogger, in_azure_pipelines
 
-    if in_azure_pipelines(env_vars()):
-        ado = AdoLogger()
-
-        def tick_ado(label: str, n: Any) -> None:
-            print(ado.group(f"{label}: {n}") + "\n" + ado.endgroup() if label == "step" else f"{label}: {n}",
-                  file=sys.stderr)
-
-        return tick_ado
-    if not err.is_terminal:
-        return None
-
-    def tick(label: str, n: Any) -> None:
-        err.print(f"  {label}: {n}", markup=False, end="\r" if isinstance(n, int) else "\n")
-
-    return tick
+    env = env_vars()
+    if not in_azure_pipelines(env):
+        return
+    for name in ("SEEDER_CLIENT_SECRET", "SEEDER_MASK_KEY", "SEEDER_SNAPSHOT_KEY", "SYSTEM_ACCESSTOKEN"):
+        if env.get(name):
+            print(AdoLogger().secret(env[name]), flush=True)
 
 
 def report_warnings(warnings: list[str]) -> None:

@@ -21,7 +21,6 @@ from seeder.cli._app import (
     progress_callback,
     report_warnings,
     snapshot_key,
-    text_of,
 )
 
 # -- emulator ------------------------------------------------------------------------------------------
@@ -70,12 +69,15 @@ def doctor(
     """Check sign-in, privileges, API version, limits and environment type, with a hint for each problem."""
     from seeder.dataverse import doctor as run_doctor
 
-    with connect(env, auth, profile) as environment:
+    with connect(env, auth, profile, check=False) as environment:
         report = run_doctor(environment)
     if json_out:
         emit_json(report.to_dict())
     else:
-        print(text_of(report))
+        for check in report.checks:
+            print(f"{check.status.upper():<5} {check.name:<24} {check.detail}")
+            if check.hint and check.status != "pass":
+                print(f"      hint: {check.hint}")
     fail_if(not report.ok, 1)
 
 

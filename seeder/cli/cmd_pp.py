@@ -172,9 +172,9 @@ def _stage_printer() -> Any:
     tick = progress_callback()
 
     def say(event: str, text: str) -> None:
-        if event in ("stage", "target"):
+        if event in ("stage", "target") and (tick is None or tick.ado is None):
             err.print(f"» {text}", markup=False)
-        elif tick is not None:
+        if tick is not None:
             tick(event, text)
 
     return say
