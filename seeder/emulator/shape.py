@@ -176,6 +176,11 @@ def to_record(
     """A stored row in the Web API shape. ``names`` maps (table, id) to primary names for lookup labels."""
     out: dict[str, Any] = {"@odata.etag": f'W/"{row["__v"]}"'}
     wanted = set(select) if select else None
+    if wanted is not None and any(c.type == "Money" and c.name in wanted for c in columns):
+        # A selected currency column brings the record's currency with it (learn.microsoft.com/power-apps/
+        # developer/data-platform/webapi/query/select-columns: $select=name,revenue also returns
+        # _transactioncurrencyid_value).
+        wanted.add(lookup_value_key("transactioncurrencyid"))
     for col in columns:
         key = lookup_value_key(col.name) if col.is_lookup else col.name
         if wanted is not None and key not in wanted and col.name != table.primary_id:
