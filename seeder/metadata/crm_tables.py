@@ -156,7 +156,8 @@ CRM_TABLES: tuple[TableSpec, ...] = (
             _s("telephone1", "Phone"), _s("telephone2", "Phone"), _s("fax", "Phone"), _s("websiteurl", "Url"),
             _s("tickersymbol", "TickerSymbol"), _c("revenue", "Money"), _c("numberofemployees", "Integer"),
             _c("industrycode", "Picklist"), _c("customertypecode", "Picklist"), _c("description", "Memo", "TextArea"),
-            *_ADDRESS,
+            _c("creditonhold", "Boolean"), _c("accountcategorycode", "Picklist"), _c("address1_latitude", "Double"),
+            _c("address1_longitude", "Double"), *_ADDRESS,
         ),
         lookups=(
             _lk("primarycontactid", "contact", "account_primary_contact"),
