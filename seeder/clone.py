@@ -138,7 +138,7 @@ def clone(source: Environment, target: Environment, options: CloneOptions,
     # 3. keep flows off, then restore data (component rows included, flows written off)
     components = components_of(data_snapshot)
     settings = DeploymentSettings.load(options.settings) if options.settings else None
-    say("stage", f"restore into {org.name} ({org.organization_id})")
+    say("stage", "restore the masked snapshot" if not options.no_mask else "restore the snapshot")
     before = wiring.rewire(target, components, settings, phase="before-data", progress=say)
     restored = restore_verb.restore(
         target, data_snapshot,
