@@ -27,7 +27,7 @@ from seeder.components import ComponentSet, DeploymentSettings, ValidationReport
 from seeder.dataverse import Environment
 from seeder.describe import components_of
 from seeder.errors import MaskingError, SafetyError
-from seeder.snapshot import verify
+from seeder.snapshot import Snapshot, verify
 
 __all__ = ["CloneOptions", "CloneReport", "clone"]
 
@@ -138,8 +138,11 @@ def clone(source: Environment, target: Environment, options: CloneOptions,
     # 3. keep flows off, then restore data (component rows included, flows written off)
     components = components_of(data_snapshot)
     settings = DeploymentSettings.load(options.settings) if options.settings else None
+    imported = wiring.import_missing_solutions(target, Snapshot.open(data_snapshot), settings, progress=say)
     say("stage", "restore the masked snapshot" if not options.no_mask else "restore the snapshot")
     before = wiring.rewire(target, components, settings, phase="before-data", progress=say)
+    before.done[:0] = imported.done
+    before.findings[:0] = imported.findings
     restored = restore_verb.restore(
         target, data_snapshot,
         restore_verb.RestoreOptions(resume=options.resume, allow_production=options.allow_production,

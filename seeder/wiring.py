@@ -7,12 +7,17 @@
   connection-reference bindings, environment-variable values, then flows turned on child-first under the
   intended owner. ``phase="before-data"`` runs only the actions that must happen before data loads
   (turning flows off so seeding sends no e-mail). An action the service refuses becomes a finding.
+* :func:`import_missing_solutions` imports (ImportSolutionAsync with the deployment settings as
+  ComponentParameters) each solution the snapshot carries and the target lacks, before data loads.
 * :func:`validate_target` gathers the facts (flows, references, variables, connectors, apps, admin mode,
   mailboxes) and runs :func:`seeder.components.validate`.
 """
 
 from __future__ import annotations
 
+import base64
+import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -35,9 +40,11 @@ from seeder.dataverse import Environment
 from seeder.errors import DataverseError
 from seeder.model import COMPONENT_TABLES, Record
 from seeder.records import clean_record
+from seeder.snapshot import Snapshot
 
 __all__ = [
-    "RewireReport", "generate_settings", "lift_admin_mode", "read_components", "rewire", "validate_target",
+    "RewireReport", "generate_settings", "import_missing_solutions", "lift_admin_mode", "read_components",
+    "rewire", "validate_target",
 ]
 
 Progress = Callable[[str, str], None]
@@ -184,6 +191,57 @@ def _carry(env: Environment, action: Action, refs: dict[str, Record], values: di
                        "goes through the Power Apps API, which needs an admin sign-in; do it in the maker portal",
                        action.target)
     return Finding("warning", "unknown-action", f"no way to carry out {action.kind} here", action.target)
+
+
+SOLUTION_POLL_S = 0.5
+SOLUTION_TIMEOUT_S = 3600.0
+
+
+def import_missing_solutions(env: Environment, snapshot: Snapshot, settings: DeploymentSettings | None,
+                             *, progress: Progress | None = None) -> RewireReport:
+    """ImportSolutionAsync, with the settings as ComponentParameters, for every solution the snapshot carries
+    (``components/solutions/<name>.zip``) that the target does not have yet; poll each job to its end."""
+    say = progress or (lambda _e, _t: None)
+    report = RewireReport()
+    carried = sorted(name.removeprefix("solutions/").removesuffix(".zip") for name in snapshot.manifest.components
+                     if name.startswith("solutions/") and name.endswith(".zip") and name.count("/") == 1
+                     and not name.endswith("_managed.zip"))
+    if not carried:
+        return report
+    present = {str(r.get("uniquename", "")).lower() for r in env.iter_records("solution", select=["uniquename"])}
+    parameters = settings.to_component_parameters() if settings else []
+    for name in carried:
+        if name.lower() in present:
+            continue
+        say("step", f"import solution {name}")
+        payload = {"CustomizationFile": base64.b64encode(snapshot.component(f"solutions/{name}.zip")).decode(),
+                   "OverwriteUnmanagedCustomizations": True, "PublishWorkflows": False,
+                   "ImportJobId": str(uuid.uuid4()), "ComponentParameters": parameters}
+        try:
+            job = env.action("ImportSolutionAsync", payload)
+            outcome = _wait_for_job(env, str(job.get("AsyncOperationId", "")))
+        except DataverseError as exc:
+            report.findings.append(Finding("error", "solution-import", f"importing {name} failed: {exc.message}",
+                                           name))
+            continue
+        if outcome is None:
+            report.done.append({"kind": "import-solution", "target": name, "payload": {}, "phase": "before-data",
+                                "reason": "the target did not have this solution", "status": "done"})
+        else:
+            report.findings.append(Finding("error", "solution-import", f"importing {name} failed: {outcome}", name))
+    return report
+
+
+def _wait_for_job(env: Environment, job_id: str) -> str | None:
+    """Poll an async operation; ``None`` when it succeeded, else the service's message."""
+    deadline = time.monotonic() + SOLUTION_TIMEOUT_S
+    while time.monotonic() < deadline:
+        job = env.get("asyncoperation", job_id) or {}
+        if job.get("statecode") == 3:
+            return None if job.get("statuscode") == 30 else str(job.get("message") or job.get("friendlymessage")
+                                                                   or f"status {job.get('statuscode')}")
+        time.sleep(SOLUTION_POLL_S)
+    return f"the import job {job_id} did not finish within {SOLUTION_TIMEOUT_S:.0f} s"
 
 
 def lift_admin_mode(env: Environment) -> dict[str, Any]:

@@ -141,3 +141,23 @@ def test_export_carries_solutions_packed_and_unpacked(pair: tuple[str, str], tmp
     assert {r["logical_name"] for r in listed["connection_references"]} == {
         r["logical_name"] for r in from_solution["connection_references"]}
     assert not [f for f in listed["findings"] if f["severity"] == "error"]
+
+
+def test_clone_imports_the_solution_a_bare_target_lacks(pair: tuple[str, str], tmp_path: Path) -> None:
+    source_url, target_url = pair
+    with Environment.connect(source_url, NONE) as source, Environment.connect(target_url, NONE) as target:
+        schema = target.schema()
+        for table in ("workflow", "connectionreference", "environmentvariablevalue", "environmentvariabledefinition",
+                      "canvasapp", "connector", "solutioncomponent", "solution"):
+            pk = schema.table(table).primary_id
+            for row in list(target.iter_records(table, select=[pk])):
+                target.delete(table, row[pk])
+        assert not read_components(target).flows
+        report = clone(source, target, CloneOptions(workdir=tmp_path, rules=RULES, mask_key=DEMO_MASK_KEY))
+        done = report.stages["rewire"]["before_data"]["done"]
+        assert [d["target"] for d in done if d["kind"] == "import-solution"] == ["SeederDemo"]
+        statuses = {c["name"]: c["status"] for c in report.to_dict()["checks"]}
+        assert statuses["flows-on"] == "pass" and statuses["connection-references-bound"] == "pass", statuses
+        assert statuses["custom-connectors-present"] == "pass", statuses
+        solutions = {r["uniquename"] for r in target.iter_records("solution", select=["uniquename"])}
+        assert "SeederDemo" in solutions
