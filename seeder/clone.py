@@ -48,6 +48,8 @@ class CloneOptions:
     allow_production: bool = False
     resume: bool = False
     batch_size: int = 100
+    keep_source_export: bool = False
+    """Keep the unmasked export in ``workdir/source`` (by default it is deleted once the data is restored)."""
     keep_admin_mode: bool = False
     """Leave the target in administration mode for a manual review (lifted by default once re-wiring is clean)."""
 
@@ -64,9 +66,12 @@ class CloneReport:
     flows_turned_on: int = 0
     seconds: float = 0.0
 
+    verified: bool = True
+
     @property
     def ok(self) -> bool:
-        return self.records_failed == 0 and (self.validation is None or self.validation.ok)
+        return (self.records_failed == 0 and self.verified
+                and (self.validation is None or self.validation.ok))
 
     def to_dict(self) -> dict[str, Any]:
         checks = self.validation.to_dict()["checks"] if self.validation else []
@@ -75,6 +80,7 @@ class CloneReport:
             "source": self.source,
             "target": self.target,
             "summary": {"records_copied": self.records_copied, "records_failed": self.records_failed,
+                        "verified": self.verified,
                         "columns_masked": self.columns_masked, "flows_turned_on": self.flows_turned_on,
                         "seconds": round(self.seconds, 3)},
             "checks": checks,
@@ -101,8 +107,10 @@ def clone(source: Environment, target: Environment, options: CloneOptions,
     report = CloneReport()
     org = target.org_info()
     report.target = {"name": org.name, "organization_id": org.organization_id, "url": org.url}
-    if org.is_production and not options.allow_production:
-        raise SafetyError(f"the clone target {org.name} ({org.organization_id}) is a production environment",
+    if org.needs_override and not options.allow_production:
+        kind = org.environment_type or 'unknown'
+        raise SafetyError(f"the clone target {org.name} ({org.organization_id}) is a {kind} "
+                          "environment, not a sandbox",
                           hint="clone into a sandbox, or pass --allow-production")
     src = source.org_info()
     report.source = {"name": src.name, "organization_id": src.organization_id, "url": src.url}
@@ -110,8 +118,8 @@ def clone(source: Environment, target: Environment, options: CloneOptions,
     raw, masked = options.workdir / "source", options.workdir / "masked"
 
     # 1. export
-    if options.resume and _done(raw):
-        report.stages["export"] = {"reused": str(raw)}
+    if options.resume and (_done(raw) or (not options.no_mask and _done(masked))):
+        report.stages["export"] = {"reused": str(raw if raw.exists() else masked)}
     else:
         if raw.exists():
             shutil.rmtree(raw)
@@ -151,6 +159,10 @@ def clone(source: Environment, target: Environment, options: CloneOptions,
         progress=say)
     report.stages["restore"] = restored.to_dict()
     report.records_copied, report.records_failed = restored.written, restored.failed
+    report.verified = restored.verified
+    if not options.keep_source_export and not options.no_mask:
+        shutil.rmtree(raw, ignore_errors=True)  # the unmasked production export is not kept lying around
+        report.stages["export"]["removed"] = True
 
     # 4. re-wire: settings from the file, else matched from the target's connections
     if settings is None or settings.unresolved():
@@ -164,8 +176,10 @@ def clone(source: Environment, target: Environment, options: CloneOptions,
     blocking = [f for f in (*before.findings, *after.findings) if f.severity == "error"]
     if options.keep_admin_mode:
         report.stages["admin_mode"] = {"kept": True}
-    elif blocking:
-        report.stages["admin_mode"] = {"kept": True, "reason": f"{len(blocking)} re-wiring error(s) to review first"}
+    elif blocking or restored.failed or not restored.verified:
+        why = (f"{restored.failed} row(s) failed" if restored.failed else "the target differs from the snapshot"
+               if not restored.verified else f"{len(blocking)} re-wiring error(s)")
+        report.stages["admin_mode"] = {"kept": True, "reason": f"{why}: review before users come in"}
     else:
         say("stage", "lift administration mode and re-enable background operations")
         report.stages["admin_mode"] = wiring.lift_admin_mode(target)

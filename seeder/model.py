@@ -45,6 +45,9 @@ COMPONENT_TABLES = (
 LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
 """Attribute types whose values point at another row."""
 
+NON_PRODUCTION_TYPES = frozenset({"sandbox", "developer", "trial", "subscriptionbasedtrial", "teams"})
+"""Power Platform environment types that seeder writes into without ``--allow-production``."""
+
 REQUIRED_LEVELS = frozenset({"SystemRequired", "ApplicationRequired"})
 
 
@@ -258,6 +261,12 @@ class OrgInfo:
     @property
     def is_production(self) -> bool:
         return self.environment_type.lower() == "production"
+
+    @property
+    def needs_override(self) -> bool:
+        """True unless the environment is known not to be production: writing into it needs an explicit
+        ``--allow-production`` (production, the default environment, and any type that could not be read)."""
+        return self.environment_type.lower() not in NON_PRODUCTION_TYPES
 
 
 def _dataclass_dict(obj: Any) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from seeder.components import (
+    SHARED_WITH_KEY,
     Action,
     ComponentSet,
     DeploymentSettings,
@@ -33,7 +34,9 @@ from seeder.components import (
     ValidationReport,
     facts_from_components,
     plan_rewire,
+    principal_of,
     propose_settings,
+    share_keys,
     validate,
 )
 from seeder.dataverse import Environment
@@ -44,17 +47,30 @@ from seeder.snapshot import Snapshot
 
 __all__ = [
     "RewireReport", "generate_settings", "import_missing_solutions", "lift_admin_mode", "read_components",
-    "rewire", "validate_target",
+    "record_shares", "rewire", "validate_target",
 ]
 
 Progress = Callable[[str, str], None]
 
 
 def read_components(env: Environment) -> ComponentSet:
-    """The Power Platform components an environment holds now, read as rows."""
+    """The Power Platform components an environment holds now, read as rows (canvas apps with their shares)."""
     schema = env.schema([t for t in COMPONENT_TABLES])
     rows = {t: [clean_record(r) for r in env.iter_records(t)] for t in COMPONENT_TABLES if t in schema}
+    for app in rows.get("canvasapp", []):
+        record_shares(env, app)
     return ComponentSet.from_rows(rows)
+
+
+def record_shares(env: Environment, app: Record) -> None:
+    """Annotate a canvas app row with its shares (from the Power Apps API) as comparable keys."""
+    app_id = app.get("uniquecanvasappid")
+    if not app_id:
+        return
+    try:
+        app[SHARED_WITH_KEY] = share_keys(env.list_app_permissions(str(app_id)))
+    except DataverseError:
+        return  # an app the API does not know (yet) simply has no recorded shares
 
 
 def generate_settings(env: Environment, components: ComponentSet,
@@ -186,10 +202,12 @@ def _carry(env: Environment, action: Action, refs: dict[str, Record], values: di
     if action.kind == "map-canvas-app":
         return None  # identity is kept by the restore; the mapping is reported
     if action.kind == "share-canvas-app":
-        return Finding("warning", "share-canvas-app",
-                       f"share {action.target!r} with {payload.get('principal')} ({payload.get('role')}): sharing "
-                       "goes through the Power Apps API, which needs an admin sign-in; do it in the maker portal",
-                       action.target)
+        wanted = principal_of(str(payload.get("principal", "")))
+        if wanted is None or not payload.get("app_id"):
+            return Finding("warning", "share-canvas-app", f"cannot share {action.target!r} with "
+                           f"{payload.get('principal')}: unknown principal or app id", action.target)
+        env.share_app(str(payload["app_id"]), wanted[0], wanted[1])
+        return None
     return Finding("warning", "unknown-action", f"no way to carry out {action.kind} here", action.target)
 
 

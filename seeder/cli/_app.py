@@ -207,7 +207,8 @@ def mask_secrets_in_pipeline() -> None:
     env = env_vars()
     if not in_azure_pipelines(env):
         return
-    for name in ("SEEDER_CLIENT_SECRET", "SEEDER_MASK_KEY", "SEEDER_SNAPSHOT_KEY", "SYSTEM_ACCESSTOKEN"):
+    for name in ("SEEDER_CLIENT_SECRET", "SEEDER_MASK_KEY", "SEEDER_SNAPSHOT_KEY", "SEEDER_STATIC_TOKEN",
+                 "SEEDER_CERTIFICATE_PASSWORD", "SYSTEM_ACCESSTOKEN"):
         if env.get(name):
             print(AdoLogger().secret(env[name]), flush=True)
 

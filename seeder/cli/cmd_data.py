@@ -178,4 +178,4 @@ def restore(
         print(text_of(result))
     if dry_run:
         fail_if(not result.safe, 8)
-    fail_if(result.failed > 0, 8)
+    fail_if(result.failed > 0 or not result.verified, 8)

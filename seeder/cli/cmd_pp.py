@@ -120,6 +120,7 @@ def clone(
     allow_production: Annotated[bool, typer.Option(help="Allow a production target.")] = False,
     keep_admin_mode: Annotated[bool, typer.Option(help="Leave the target in administration mode for review.")]
     = False,
+    keep_source_export: Annotated[bool, typer.Option(help="Keep the unmasked export in the workdir.")] = False,
     bypass_business_logic: BypassLogicOpt = False,
     suppress_callbacks: SuppressCallbacksOpt = False,
     suppress_duplicate_detection: SuppressDupOpt = False,
@@ -136,7 +137,8 @@ def clone(
     key = None if no_mask else load_mask_key(env_vars(), mask_key_file)
     options = CloneOptions(workdir=workdir, rules=rules, mask_key=key, no_mask=no_mask, subset=subset,
                            settings=settings, tables=csv_list(tables), allow_production=allow_production,
-                           resume=resume, keep_admin_mode=keep_admin_mode)
+                           resume=resume, keep_admin_mode=keep_admin_mode,
+                           keep_source_export=keep_source_export)
     flags = bypass(bypass_business_logic, suppress_callbacks, suppress_duplicate_detection)
     with ExitStack() as stack:
         src = stack.enter_context(connect(source, source_auth or auth, profile))

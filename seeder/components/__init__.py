@@ -26,6 +26,7 @@ from seeder.components.settings import (
     SettingsProposal,
     propose_settings,
 )
+from seeder.components.shares import principal_of, share_key, share_keys
 from seeder.components.unpack import unpack_solution
 from seeder.components.validation import (
     Check,
@@ -62,8 +63,11 @@ __all__ = [
     "facts_from_components",
     "parse_clientdata",
     "plan_rewire",
+    "principal_of",
     "propose_settings",
     "rewire_actions",
+    "share_key",
+    "share_keys",
     "unpack_solution",
     "validate",
 ]

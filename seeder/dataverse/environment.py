@@ -2,13 +2,13 @@
 
 Owns connecting (sign-in, WhoAmI for the ``x-ms-dop-hint``), organisation facts, table-name resolution,
 schema reads, streaming record reads, change tracking, single-row CRUD with upsert modes, bulk writes,
-N:N association, state changes and action/function calls. HTTP details live in ``transport``; reads in
-``reads``; bulk writes in ``writes``; metadata conversion in ``metadata``.
+N:N association, state changes and action/function calls, and the Power Platform calls next to Dataverse
+(connections, canvas app sharing, administration mode). HTTP details live in ``transport``; reads in
+``reads``; bulk writes in ``writes``; metadata conversion in ``metadata``; Power Platform APIs in ``platform``.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from types import TracebackType
@@ -19,7 +19,7 @@ import orjson
 
 from seeder.dataverse import metadata as md
 from seeder.dataverse.auth import AuthConfig
-from seeder.dataverse.credentials import TokenProvider, token_provider
+from seeder.dataverse.platform import PlatformApi, is_loopback
 from seeder.dataverse.reads import Changes, iter_fetchxml, iter_partitioned, iter_records_paged, read_changes
 from seeder.dataverse.throttle import ThroughputStats
 from seeder.dataverse.transport import Bypass, Transport
@@ -29,10 +29,6 @@ from seeder.model import OrgInfo, Record, Schema
 
 __all__ = ["Environment", "odata_literal"]
 
-POWERAPPS_API = "https://api.powerapps.com"
-POWERAPPS_RESOURCE = "https://service.powerapps.com/"  # token audience of the Power Apps and admin APIs
-BAP_API = "https://api.bap.microsoft.com"
-BAP_API_VERSION = "2021-04-01"
 _ORG_TYPES = {  # OrganizationDetail.OrganizationType → environment type
     "Customer": "Production", "CustomerTest": "Sandbox", "CustomerFreeTest": "Trial", "Trial": "Trial",
     "CustomerPreview": "Sandbox", "Developer": "Developer", "Default": "Default", "Teams": "Teams",
@@ -54,13 +50,6 @@ def odata_literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
-
-
 class Environment:
     """A connected environment. Use :meth:`connect`; close it (or use ``with``) when done."""
 
@@ -71,7 +60,7 @@ class Environment:
         self._refs: dict[str, TableRef] = {}
         self._refs_lock = threading.Lock()
         self._whoami: dict[str, Any] | None = None
-        self._powerapps_tokens: TokenProvider | None = None
+        self.platform = PlatformApi(transport, self._auths[0], self._environment_id)
 
     @classmethod
     def connect(
@@ -99,7 +88,7 @@ class Environment:
                 env.close()
                 if exc.status == 401:
                     hint = ("No sign-in is configured (method none) for a real environment: use --auth."
-                            if all(a.method == "none" for a in auths) and not _is_loopback(env.transport.host)
+                            if all(a.method == "none" for a in auths) and not is_loopback(env.transport.host)
                             else exc.hint)
                     raise AuthError(f"the environment refused the token: {exc.message}", hint=hint,
                                     request_id=exc.request_id) from None
@@ -323,51 +312,36 @@ class Environment:
                             AccessType=_Raw("Microsoft.Dynamics.CRM.EndpointAccessType'Default'"))
         return str(org.get("Detail", {}).get("EnvironmentId", ""))
 
-    def _platform(self, host: str) -> tuple[str, dict[str, str]]:
-        """Base URL and headers for a Power Platform API (``host``) with a token for
-        ``https://service.powerapps.com/``; the emulator serves the same routes on its own host."""
-        if _is_loopback(self.transport.host):
-            return self.url, {}
-        with self._refs_lock:
-            if self._powerapps_tokens is None:
-                self._powerapps_tokens = token_provider(self._auths[0], POWERAPPS_RESOURCE)
-            tokens = self._powerapps_tokens
-        return host, {"Authorization": f"Bearer {tokens.token()}"}
-
+    # -- Power Platform APIs (connections, app sharing, administration mode; see ``platform``) -------
     def list_connections(self) -> list[dict[str, Any]]:
         """Power Apps connections of this environment (``{"name", "id", "properties": {...}}`` each)."""
-        env_id = self._environment_id()
-        base, headers = self._platform(POWERAPPS_API)
-        body = self.transport.json(
-            "GET", f"{base}/providers/Microsoft.PowerApps/connections", headers=headers,
-            params={"api-version": "2016-11-01", "$filter": f"environment eq '{env_id}'"},
-            what="list connections",
-        )
-        return sorted(body.get("value", []), key=lambda c: str(c.get("name", "")))
+        return self.platform.list_connections()
+
+    def list_app_permissions(self, app_id: str) -> list[dict[str, Any]]:
+        """Who the canvas app ``app_id`` (its per-environment ``uniquecanvasappid``) is shared with, sorted by
+        name: ``{"name", "id", "properties": {"roleName": "Owner"|"CanEdit"|"CanView", "principal": {"id",
+        "type": "User"|"Group"|"Tenant", ...}}}`` each. An unknown app raises a 404 ``DataverseError``."""
+        return self.platform.list_app_permissions(app_id)
+
+    def share_app(self, app_id: str, principal: Mapping[str, Any], role: str) -> None:
+        """Share the canvas app with ``principal`` (``{"id": object id, "type": "User"|"Group"}`` or
+        ``{"type": "Tenant", "tenantId": ...}`` for Everyone) as ``role`` (``CanView`` or ``CanEdit``; Everyone
+        only CanView), without notifying anyone. Sharing again changes the role."""
+        self.platform.share_app(app_id, principal, role)
+
+    def unshare_app(self, app_id: str, permission_id: str) -> None:
+        """Stop sharing: remove the permission ``permission_id`` (its ``name`` or full ``id``)."""
+        self.platform.unshare_app(app_id, permission_id)
 
     def admin_state(self) -> tuple[bool | None, bool | None]:
         """``(administration mode on, background operations enabled)`` from the Power Platform admin API;
         ``None`` for what the answer does not say."""
-        base, headers = self._platform(BAP_API)
-        body = self.transport.json(
-            "GET", f"{base}/providers/Microsoft.BusinessAppPlatform/environments/{self._environment_id()}",
-            headers=headers, params={"api-version": BAP_API_VERSION}, what="read administration mode")
-        runtime = body.get("properties", {}).get("states", {}).get("runtime", {})
-        mode, background = runtime.get("id"), runtime.get("backgroundOperationsState")
-        return (None if mode is None else str(mode) == "AdminMode",
-                None if background is None else str(background) == "Enabled")
+        return self.platform.admin_state()
 
     def set_admin_state(self, *, admin_mode: bool, background_operations: bool) -> None:
         """Turn administration mode on or off and background operations on or off (as
         ``Set-AdminPowerAppEnvironmentRuntimeState`` does)."""
-        base, headers = self._platform(BAP_API)
-        self.transport.json(
-            "POST",
-            f"{base}/providers/Microsoft.BusinessAppPlatform/environments/{self._environment_id()}/runtimeState",
-            headers=headers, params={"api-version": BAP_API_VERSION},
-            json={"runtimeState": "AdminMode" if admin_mode else "Enabled",
-                  "backgroundOperationsState": "Enabled" if background_operations else "Disabled"},
-            what="set administration mode")
+        self.platform.set_admin_state(admin_mode=admin_mode, background_operations=background_operations)
 
 
 class _Raw:

@@ -21,6 +21,7 @@ import orjson
 from seeder.model import Schema
 
 from .admin_api import ADMIN_PREFIX, admin_request
+from .app_permissions import app_permissions_request, is_app_permissions_path
 from .config import EmulatorConfig
 from .connections import CONNECTIONS_PREFIX, connections_request
 from .env import Environment
@@ -173,8 +174,8 @@ class EmulatorApp:
                                 ("x-ms-ratelimit-time-remaining-xrm-requests", f"{left_ms:.2f}")])
 
     def power_apps(self, environ: dict[str, Any], path: str) -> Response:
-        """The Power Apps connections and admin APIs on the same host (bearer token required, no Dataverse
-        limits)."""
+        """The Power Apps connections, app permissions and admin APIs on the same host (bearer token
+        required, no Dataverse limits)."""
         auth = environ.get("HTTP_AUTHORIZATION", "")
         if not auth.lower().startswith("bearer ") or not auth[7:].strip():
             return error_response(ApiError(401, "AuthenticationFailed", "Authentication failed: no bearer token."))
@@ -182,7 +183,8 @@ class EmulatorApp:
         body = environ["wsgi.input"].read(length) if length > 0 else b""
         self.env.counters.add(requests=1)
         try:
-            serve = admin_request if path.startswith(ADMIN_PREFIX) else connections_request
+            serve = admin_request if path.startswith(ADMIN_PREFIX) else \
+                app_permissions_request if is_app_permissions_path(path) else connections_request
             return serve(self.env, environ.get("REQUEST_METHOD", "GET").upper(), path,
                          environ.get("QUERY_STRING", ""), body)
         except ApiError as err:

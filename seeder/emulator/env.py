@@ -5,7 +5,8 @@
 time a state is created, loads the demo organisation in bulk transactions. With ``records=0`` the demo
 organisation looks like a freshly copied sandbox ("minimal copy", dataverse-protocol.md §11.3–11.4): the
 reference data plus the demo solution in its post-copy state (flows off, connection references without
-connections, no environment variable values, canvas app with a new per-environment app id);
+connections, no environment variable values, canvas app with a new per-environment app id shared with
+its owner only);
 ``with_connections`` adds one Connected connection per connector the connection references use. It also
 resolves URL keys (GUIDs and alternate keys) and converts Web API values to the storage shape for bulk loading.
 """
@@ -174,10 +175,12 @@ class Environment:
 
                     set_runtime_state(env, "AdminMode", "Disabled")
                 else:  # a production-like organisation: its own connections, references bound, flows on
+                    from .app_permissions import seed_demo_app_permissions
                     from .connections import seed_demo_connections
 
                     env.bulk_load(production_state(solution_rows, config.seed))
                     seed_demo_connections(env, index=PRODUCTION_CONNECTIONS)
+                    seed_demo_app_permissions(env)  # shared with a security group and Everyone
             if config.with_connections:
                 from .connections import seed_demo_connections
 

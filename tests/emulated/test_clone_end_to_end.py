@@ -37,7 +37,8 @@ def test_clone_into_a_refreshed_sandbox_is_all_green(pair: tuple[str, str], tmp_
         assert all(f.state != "on" for f in before.flows)  # a copy leaves flows off ...
         assert all(not r.connection_id for r in before.connection_references)  # ... and references unbound
         assert target.admin_state() == (True, False)  # ... in administration mode
-        report = clone(source, target, CloneOptions(workdir=tmp_path, rules=RULES, mask_key=DEMO_MASK_KEY))
+        report = clone(source, target, CloneOptions(workdir=tmp_path, rules=RULES, mask_key=DEMO_MASK_KEY,
+                                                    keep_source_export=True))
         statuses = {c["name"]: c["status"] for c in report.to_dict()["checks"]}
         assert set(statuses.values()) == {"pass"}, statuses
         assert report.ok and report.records_failed == 0
@@ -48,6 +49,11 @@ def test_clone_into_a_refreshed_sandbox_is_all_green(pair: tuple[str, str], tmp_
         connections = {c["name"] for c in target.list_connections()}
         assert all(r.connection_id in connections for r in after.connection_references)
         assert target.admin_state() == (False, True)
+        # the app is shared again as in the source (the copy had lost the group and Everyone)
+        app = after.canvas_apps[0]
+        source_app = read_components(source).canvas_apps[0]
+        assert source_app.shared_with and set(app.shared_with) == set(source_app.shared_with)
+        assert any(k.startswith("tenant:") for k in app.shared_with)
         # no original value of a masked column reached the target's snapshot
         assert leakcheck(tmp_path / "source", tmp_path / "masked").ok
         # the masked data really is what the target holds now
@@ -67,6 +73,7 @@ def test_clone_cli_writes_json_and_junit_reports(pair: tuple[str, str], tmp_path
     assert done.value.code == 0
     data = orjson.loads(report.read_bytes())
     assert data["ok"] is True
+    assert not (tmp_path / "work" / "source").exists()  # the unmasked export is not left on disk
     assert {"name", "status", "hint"} <= set(data["checks"][0])
     assert data["summary"]["records_copied"] > 350
     suite = ElementTree.fromstring(junit.read_text(encoding="utf-8"))
@@ -81,7 +88,7 @@ def test_clone_refuses_unmasked_data_and_production_targets(start_emulator: Call
     with Environment.connect(source_url, NONE) as source, Environment.connect(prod_url, NONE) as target:
         with pytest.raises(MaskingError, match="no rule set or key"):
             clone(source, target, CloneOptions(workdir=tmp_path))
-        with pytest.raises(SafetyError, match="production"):
+        with pytest.raises(SafetyError, match="Production environment, not a sandbox"):
             clone(source, target, CloneOptions(workdir=tmp_path, rules=RULES, mask_key=DEMO_MASK_KEY))
         assert not (tmp_path / "source").exists()  # refused before anything was exported
 
