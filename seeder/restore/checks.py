@@ -15,7 +15,10 @@ from seeder.restore.selection import Selection
 if TYPE_CHECKING:
     from seeder.restore.run import RestoreOptions
 
-__all__ = ["dry_run", "verify"]
+__all__ = ["READ_PAGE", "dry_run", "verify"]
+
+READ_PAGE = 1000
+"""Rows per read of the target: the client's peak memory follows the page size, the speed hardly does."""
 
 
 def dry_run(env: Environment, schema: Schema, source: Callable[[str], Iterator[Record]], selection: Selection,
@@ -25,7 +28,7 @@ def dry_run(env: Environment, schema: Schema, source: Callable[[str], Iterator[R
             table = schema.table(table_name)
             rows = selection.rows(source, schema, table_name)
             whole = selection.ids.get(table_name) is None
-            target = (clean_record(r) for r in env.iter_records(table_name))
+            target = (clean_record(r) for r in env.iter_records(table_name, page_size=READ_PAGE))
             cmp = comparer.compare(table, target, rows, only_left_ids=False)
             result = report.table(table_name)
             result.would_create = cmp.added
@@ -46,7 +49,7 @@ def verify(env: Environment, schema: Schema, source: Callable[[str], Iterator[Re
         for table_name in selection.tables:
             table = schema.table(table_name)
             snapshot_rows = (remap(table, r) for r in selection.rows(source, schema, table_name))
-            target_rows = (clean_record(r) for r in env.iter_records(table_name))
+            target_rows = (clean_record(r) for r in env.iter_records(table_name, page_size=READ_PAGE))
             cmp = comparer.compare(table, snapshot_rows, target_rows, only_left_ids=True)
             result = report.table(table_name)
             if cmp.deleted == 0 and cmp.changed == 0:

@@ -98,7 +98,8 @@ class RestoreReport:
                               f"unchanged {r.unchanged:>7}  delete {r.would_delete:>5}")
             else:
                 extra = "".join(f"  {k} {v}" for k, v in (("linked", r.linked), ("associated", r.associated),
-                                                          ("state", r.state_set), ("deleted", r.deleted)) if v)
+                                                          ("state", r.state_set), ("deleted", r.deleted),
+                                                          ("left alone", r.skipped)) if v)
                 check = f"  [{r.verified}]" if r.verified else ""
                 lines.append(f"  {name:<32} written {r.written:>7}  failed {r.failed:>5}{extra}{check}")
         for d in self.deferred:
