@@ -9,12 +9,12 @@ matched by the pair they link, since their own ids differ between environments.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from seeder.dataverse import Environment
 from seeder.errors import UsageError
-from seeder.model import Record, Schema
+from seeder.model import REFERENCE_TABLES, Record, Schema
 from seeder.records import RowComparer, RowComparison, clean_record
 from seeder.snapshot import Snapshot
 
@@ -33,13 +33,15 @@ class DiffReport:
     b: str
     tables: dict[str, TableDiff]
     records: bool = False
+    skipped: list[str] = field(default_factory=list)
+    """Reference tables left out of a snapshot ↔ environment comparison (name them to compare them)."""
 
     @property
     def equal(self) -> bool:
         return all(t.equal for t in self.tables.values())
 
     def to_dict(self) -> dict[str, Any]:
-        return {"a": self.a, "b": self.b, "equal": self.equal,
+        return {"a": self.a, "b": self.b, "equal": self.equal, "skipped": self.skipped,
                 "tables": {name: t.to_dict(self.records) for name, t in sorted(self.tables.items())}}
 
     def to_text(self) -> str:
@@ -50,6 +52,8 @@ class DiffReport:
             if self.records:
                 lines += [f"      + {i}" for i in t.added_ids] + [f"      ~ {i}" for i in t.changed_ids]
                 lines += [f"      - {i}" for i in t.deleted_ids]
+        if self.skipped:
+            lines.append(f"  (not compared: {', '.join(self.skipped)} — each environment has its own)")
         lines.append("equal" if self.equal else "different")
         return "\n".join(lines)
 
@@ -93,7 +97,15 @@ def diff(a: Side, b: Side, *, tables: Sequence[str] | None = None, records: bool
         names = [n for n in names if n in set(tables)]
     if isinstance(b, Snapshot):
         names = sorted(set(names) | set(b.tables)) if not tables else names
-    report = DiffReport(a=_describe(a), b=_describe(b), tables={}, records=records)
+    if not tables and not (isinstance(a, Snapshot) and isinstance(b, Snapshot)):
+        # an environment's users, teams, business units and currencies are its own: skip them (and the N:N
+        # tables that link them) unless asked for by name
+        linked = {r.intersect_table for r in schema_a.many_to_many if {r.table1, r.table2} & REFERENCE_TABLES}
+        report_skipped = sorted(set(names) & (REFERENCE_TABLES | linked))
+        names = [n for n in names if n not in REFERENCE_TABLES and n not in linked]
+    else:
+        report_skipped = []
+    report = DiffReport(a=_describe(a), b=_describe(b), tables={}, records=records, skipped=report_skipped)
     with RowComparer() as comparer:
         for name in sorted(names):
             table = schema_a.get(name) or schema_b.get(name)

@@ -72,6 +72,8 @@ class SeederError(Exception):
 
     exit_code: ClassVar[int] = 1
     retryable: ClassVar[bool] = False
+    partial_report: Any = None
+    """What a verb had done when it stopped (it attaches its report so the CLI can still write it)."""
 
     def __init__(self, message: str, *, hint: str | None = None, **details: Any) -> None:
         self.message = redact(message)

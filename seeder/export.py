@@ -134,6 +134,9 @@ def export(env: Environment, out: Path, options: ExportOptions = ExportOptions()
     org = env.org_info()
     schema = env.schema(list(options.tables) if options.tables else None)
     selection = _selection(schema, options)
+    if options.since and options.subset is not None:
+        raise UsageError("--since and --subset cannot be combined",
+                         hint="an incremental records every change of a table; export a subset as a full snapshot")
     previous = Snapshot.open(options.since, key=options.key) if options.since else None
     report = ExportReport(path=out, source={"organization_id": org.organization_id, "name": org.name,
                                             "url": org.url, "environment_type": org.environment_type},
@@ -151,7 +154,9 @@ def export(env: Environment, out: Path, options: ExportOptions = ExportOptions()
                 if previous is not None and table in old_tokens:
                     _export_changes(env, t, previous, old_tokens[table], writer, report, tokens, options)
                 else:
-                    if options.track_changes and t.change_tracking and not t.is_intersect:
+                    filtered = table in options.filters or table in options.fetchxml
+                    # change tracking cannot filter: a filtered table is read whole (and filtered) every time
+                    if options.track_changes and t.change_tracking and not t.is_intersect and not filtered:
                         token = _initial_token(env, t)
                         if token:
                             tokens[table] = token
@@ -161,9 +166,11 @@ def export(env: Environment, out: Path, options: ExportOptions = ExportOptions()
                     rows = writer.write_table(table, _counted(records, table, tick),
                                               delta=False if previous is not None else None)
                     report.tables[table] = {"rows": rows}
-        for table in COMPONENT_TABLES:
-            if table in schema and table in selection and table not in component_rows and previous is None:
+        for table in COMPONENT_TABLES:  # small tables: an incremental reads them whole for its inventory
+            if table in schema and table in selection and table not in component_rows:
                 component_rows[table] = [clean_record(r) for r in env.iter_records(table)]
+                for app in component_rows[table] if table == "canvasapp" else ():
+                    _record_shares(env, app, report.warnings)
         if component_rows.get("solution") and options.solutions:
             _export_solutions(env, component_rows["solution"], writer, report, tick)
         if component_rows:
@@ -208,14 +215,21 @@ def _table_records(env: Environment, table: Table, options: ExportOptions,
     for raw in env.iter_records(table.name, filter=options.filters.get(table.name), fetchxml=fetch,
                                 page_size=options.page_size):
         record = clean_record(raw)
-        if table.name == "canvasapp" and record.get("uniquecanvasappid"):
-            try:  # shares live in the Power Apps API; recorded so a restore can share the app again
-                record[SHARED_WITH_KEY] = share_keys(env.list_app_permissions(str(record["uniquecanvasappid"])))
-            except SeederError as exc:
-                warnings.append(f"canvas app {record.get('name')}: shares not recorded: {exc}")
+        if table.name == "canvasapp":
+            _record_shares(env, record, warnings)
         if table.name in COMPONENT_TABLES:
             component_rows[table.name].append(record)
         yield record
+
+
+def _record_shares(env: Environment, app: Record, warnings: list[str]) -> None:
+    """Shares live in the Power Apps API, not in the row: record them so a restore can share the app again."""
+    if not app.get("uniquecanvasappid"):
+        return
+    try:
+        app[SHARED_WITH_KEY] = share_keys(env.list_app_permissions(str(app["uniquecanvasappid"])))
+    except SeederError as exc:
+        warnings.append(f"canvas app {app.get('name')}: shares not recorded: {exc}")
 
 
 def _initial_token(env: Environment, table: Table) -> str | None:

@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "COMPONENT_TABLES",
     "LOOKUP_LOGICALNAME",
+    "REFERENCE_TABLES",
     "AlternateKey",
     "Column",
     "Lookup",
@@ -41,6 +42,9 @@ COMPONENT_TABLES = (
     "environmentvariablevalue", "solution", "solutioncomponent", "workflow",
 )
 """Tables that carry Power Platform solution components as data."""
+
+REFERENCE_TABLES = frozenset({"organization", "businessunit", "systemuser", "team", "transactioncurrency"})
+"""Tables that differ between environments by nature: matched in a target, never copied into it."""
 
 LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
 """Attribute types whose values point at another row."""

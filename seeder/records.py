@@ -74,11 +74,9 @@ def comparable(table: Table, record: Mapping[str, Any]) -> dict[str, Any]:
             continue
         if not (column.valid_for_create or column.valid_for_update):
             continue
-        if column.is_lookup:
-            key = lookup_value_key(name)
-            if key in record:
-                value = record.get(key)
-                out[name] = str(value).lower() if value else None
+        if column.is_lookup:  # an absent lookup and an empty one are the same: no reference
+            value = record.get(lookup_value_key(name))
+            out[name] = str(value).lower() if value else None
         elif name in record:
             out[name] = record[name]
     return dict(sorted(out.items()))

@@ -166,12 +166,23 @@ def restore(
         elif tick is not None:
             tick(event, text)
 
-    with connect(env, auth, profile, bypass=bypass_flags) as environment:
-        result = run_restore(environment, snapshot, options, progress=say)
-    if report is not None:
-        import orjson
+    import orjson
 
-        report.write_bytes(orjson.dumps(result.to_dict(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+    from seeder.errors import SeederError
+
+    def write_report(data: dict[str, object]) -> None:
+        if report is not None:
+            report.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+
+    try:
+        with connect(env, auth, profile, bypass=bypass_flags) as environment:
+            result = run_restore(environment, snapshot, options, progress=say)
+    except SeederError as exc:  # a run that stopped half way still leaves its report behind
+        partial = exc.partial_report
+        if partial is not None:
+            write_report({**partial.to_dict(), "error": exc.to_dict()})
+        raise
+    write_report(result.to_dict())
     if json_out:
         emit_json(result.to_dict())
     else:

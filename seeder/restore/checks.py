@@ -22,11 +22,13 @@ READ_PAGE = 1000
 
 
 def dry_run(env: Environment, schema: Schema, source: Callable[[str], Iterator[Record]], selection: Selection,
-             options: RestoreOptions, report: RestoreReport) -> None:
+            options: RestoreOptions, report: RestoreReport, remap: Callable[[Table, Record], Record]) -> None:
+    """Forecast per table what a restore would create, update, leave alone and (mirror) delete; the
+    snapshot's reference lookups are mapped to the target first, as the restore would write them."""
     with RowComparer() as comparer:
         for table_name in selection.tables:
             table = schema.table(table_name)
-            rows = selection.rows(source, schema, table_name)
+            rows = (remap(table, r) for r in selection.rows(source, schema, table_name))
             whole = selection.ids.get(table_name) is None
             target = (clean_record(r) for r in env.iter_records(table_name, page_size=READ_PAGE))
             cmp = comparer.compare(table, target, rows, only_left_ids=False)

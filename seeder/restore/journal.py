@@ -96,6 +96,13 @@ class Journal:
                                (step,)).fetchone()
         return int(row[0]), int(row[1])
 
+    def mark_completed(self) -> None:
+        """Every step ran to its end (failed rows may remain)."""
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('completed', '1')")
+
+    def completed(self) -> bool:
+        return self._db.execute("SELECT 1 FROM meta WHERE key = 'completed'").fetchone() is not None
+
     # -- failures -------------------------------------------------------------------------------------
     def failures(self, step: int | None = None) -> Iterator[dict[str, Any]]:
         sql = "SELECT step, tbl, id, action, status, code, message FROM failures"

@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from seeder.model import Record, Schema
+from seeder.model import LOOKUP_LOGICALNAME, REFERENCE_TABLES, Record, Schema, Table
+from seeder.records import lookup_of
 
 __all__ = ["NATURAL_KEYS", "REFERENCE_TABLES", "ReferenceMap", "match_reference_data"]
 
@@ -25,7 +26,7 @@ NATURAL_KEYS: dict[str, tuple[str, ...]] = {
     "team": ("name",),
     "transactioncurrency": ("isocurrencycode",),
 }
-REFERENCE_TABLES = frozenset(NATURAL_KEYS)
+assert frozenset(NATURAL_KEYS) == REFERENCE_TABLES
 
 
 @dataclass
@@ -36,6 +37,33 @@ class ReferenceMap:
     how: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
     unmatched: dict[str, list[str]] = field(default_factory=dict)
     default_owner: tuple[str, str] | None = None
+
+    def remap(self, table: Table, record: Record) -> Record:
+        """Point lookups at matched reference rows; owners nobody matches go to the default owner, other
+        unmatched references are left empty. References to a table the snapshot did not carry are kept."""
+        out = dict(record)
+        for lookup in table.lookups:
+            ref = lookup_of(record, lookup.column)
+            if ref is None:
+                continue
+            key = f"_{lookup.column}_value"
+            if not ref[0] and len(lookup.to) == 1:  # a snapshot without the annotation: the only target
+                ref = (lookup.to[0].table, ref[1])
+                out[key + LOOKUP_LOGICALNAME] = ref[0]
+            if ref[0] not in REFERENCE_TABLES:
+                continue
+            mapped = self.ids.get(ref[1].lower())
+            if mapped is not None:
+                out[key] = mapped
+            elif ref[0] not in self.how:
+                continue  # the snapshot did not carry that table: the id is kept and must exist in the target
+            elif lookup.column == "ownerid" and self.default_owner:
+                out[key] = self.default_owner[1]
+                out[key + LOOKUP_LOGICALNAME] = self.default_owner[0]
+            else:
+                out.pop(key, None)
+                out.pop(key + LOOKUP_LOGICALNAME, None)
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         matched: dict[str, dict[str, int]] = {}
@@ -55,6 +83,21 @@ def _norm(value: Any) -> str | None:
     if value is None or value == "":
         return None
     return str(value).strip().lower()
+
+
+def _unique_index(rows: list[Record], key: str) -> Mapping[str | None, Record]:
+    """Rows by the normalised value of ``key``, leaving out values that several rows share: two users both
+    called "J. Smith" must not make one of them the owner of the other's records."""
+    seen: dict[str | None, Record] = {}
+    shared: set[str | None] = set()
+    for row in rows:
+        value = _norm(row.get(key))
+        if value is None:
+            continue
+        if value in seen:
+            shared.add(value)
+        seen[value] = row
+    return {k: v for k, v in seen.items() if k not in shared}
 
 
 def match_reference_data(
@@ -77,9 +120,7 @@ def match_reference_data(
             continue
         targets = list(target_rows(table_name))
         by_id = {_norm(r.get(pk)): r for r in targets}
-        indexes: dict[str, Mapping[str | None, Record]] = {
-            key: {_norm(r.get(key)): r for r in targets if _norm(r.get(key))} for key in keys
-        }
+        indexes = {key: _unique_index(targets, key) for key in keys}
         root_bu = next((r for r in targets if table_name == "businessunit"
                         and not r.get("_parentbusinessunitid_value")), None)
         how: dict[str, tuple[str, str]] = {}

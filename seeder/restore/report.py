@@ -41,6 +41,8 @@ class RestoreReport:
     references: dict[str, Any] = field(default_factory=dict)
     selection: dict[str, Any] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """What a restore leaves out by design (for example N:N links to matched reference data)."""
     resumed: bool = False
     seconds: float = 0.0
     journal: str = ""
@@ -84,6 +86,7 @@ class RestoreReport:
             "references": self.references,
             "selection": self.selection,
             "problems": self.problems,
+            "notes": self.notes,
             "journal": self.journal,
             "seconds": round(self.seconds, 3),
         }
@@ -110,6 +113,8 @@ class RestoreReport:
                          + (" (owners moved to the default owner)" if table in ("systemuser", "team") else ""))
         for p in self.problems:
             lines.append(f"  problem: {p}")
+        for n in self.notes:
+            lines.append(f"  note: {n}")
         for f in self.failures[:20]:
             lines.append(f"  failed {f['action']} {f['table']}({f['id']}): {f.get('code') or ''} {f.get('message')}")
         if self.failed > 20:

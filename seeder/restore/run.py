@@ -12,39 +12,30 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from itertools import islice
 from pathlib import Path
-from typing import Any
 
 import orjson
 
 from seeder.dataverse import Environment
-from seeder.errors import DataverseError, SafetyError, UsageError
-from seeder.model import Record, Schema, Table
-from seeder.plan import Plan, Step, build_plan, parent_first
-from seeder.records import clean_record, lookup_of, write_body
+from seeder.errors import SafetyError, SeederError, UsageError
+from seeder.model import Record, Schema
+from seeder.plan import build_plan
+from seeder.records import clean_record
 from seeder.restore.checks import dry_run as _dry_run
 from seeder.restore.checks import verify as _verify
+from seeder.restore.executor import StepRunner
 from seeder.restore.journal import Journal
-from seeder.restore.refdata import REFERENCE_TABLES, ReferenceMap, match_reference_data
+from seeder.restore.refdata import REFERENCE_TABLES, match_reference_data
 from seeder.restore.report import RestoreReport
-from seeder.restore.selection import Selection, select_rows
-from seeder.snapshot import Snapshot, list_snapshots
+from seeder.restore.selection import select_rows
+from seeder.snapshot import Snapshot, chain, list_snapshots
 
 __all__ = ["MODES", "RestoreOptions", "restore"]
 
 MODES = ("upsert", "create-only", "update-only", "mirror")
-DUPLICATE_CODES = frozenset({"0x80040237"})
-ASSOCIATE_WORKERS = 8
-"""N:N pairs sent at once (each association is its own request)."""
-STATE_ROUNDS = 3
-"""Extra passes over rows whose state change failed: one row's state may need another's first (a parent
-flow can only be turned on after the child flows it calls)."""
-"""Error codes Dataverse answers when an N:N pair already exists (duplicate key)."""
 Progress = Callable[[str, str], None]
 """``progress(event, text)``: events are ``target``, ``step`` and ``done``."""
 
@@ -73,13 +64,16 @@ class RestoreOptions:
     """Tables whose rows keep the state they are written with (flows stay off until re-wiring)."""
 
 
-def resolve_as_of(path: Path, as_of: datetime | None) -> Path:
-    """The snapshot of ``path``'s chain (its folder's snapshots) that was current at ``as_of``."""
+def resolve_as_of(path: Path, as_of: datetime | None, key: bytes | None = None) -> Path:
+    """The snapshot of ``path``'s own chain (``path`` and the snapshots it builds on) that was current at
+    ``as_of``. Snapshots of other chains, other organisations or another masking state are never chosen."""
     if as_of is None:
         return path
-    candidates = [s for s in list_snapshots(path.parent) if s.created <= as_of]
+    members = {p.resolve() for p in chain(path, key)}
+    candidates = [s for s in list_snapshots(path.parent) if s.path.resolve() in members and s.created <= as_of]
     if not candidates:
-        raise UsageError(f"no snapshot in {path.parent} was taken at or before {as_of.isoformat()}")
+        raise UsageError(f"no snapshot in the chain of {path} was taken at or before {as_of.isoformat()}",
+                         hint="--as-of picks among the snapshots this one builds on; give the newest of them")
     return max(candidates, key=lambda s: s.created).path
 
 
@@ -90,15 +84,16 @@ def restore(env: Environment, snapshot_path: Path, options: RestoreOptions = Res
         raise UsageError(f"unknown mode {options.mode!r}", hint=f"use one of: {', '.join(MODES)}")
     say = progress or (lambda _e, _t: None)
     started = time.monotonic()
-    path = resolve_as_of(snapshot_path, options.as_of)
+    path = resolve_as_of(snapshot_path, options.as_of, options.key)
     snap = Snapshot.open(path, key=options.key)
     schema = snap.schema
     org = env.org_info()
     target = {"name": org.name, "organization_id": org.organization_id, "url": org.url,
               "environment_type": org.environment_type}
-    if org.is_production and not options.allow_production and not options.dry_run:
-        raise SafetyError(f"{org.name} ({org.organization_id}) is a production environment; refusing to write",
-                          hint="pass --allow-production if you really mean to restore into production")
+    if org.needs_override and not options.allow_production and not options.dry_run:
+        kind = org.environment_type or "unknown"
+        raise SafetyError(f"{org.name} ({org.organization_id}) is a {kind} environment, not a sandbox; "
+                          "refusing to write", hint="pass --allow-production if you really mean to write into it")
     say("target", f"target: {org.name} ({org.organization_id}) at {org.url} [{org.environment_type}]")
     report = RestoreReport(snapshot=str(path), target=target, mode=options.mode, dry_run=options.dry_run,
                            resumed=options.resume)
@@ -118,15 +113,21 @@ def restore(env: Environment, snapshot_path: Path, options: RestoreOptions = Res
     report.selection = selection.to_dict()
     plan = build_plan(schema, selection.tables, outside="match")
     report.deferred = [d.to_dict() for d in plan.deferred]
+    for rel in schema.many_to_many:
+        sides = {rel.table1, rel.table2}
+        if rel.intersect_table in snap.tables and sides & REFERENCE_TABLES and sides <= set(snap.tables):
+            report.notes.append(f"N:N {rel.name} links {rel.table1} and {rel.table2}: pairs with users, teams, "
+                                   "business units or currencies are matched data and are not restored")
     if options.dry_run:
-        _dry_run(env, schema, source, selection, options, report)
+        _dry_run(env, schema, source, selection, options, report, refs.remap)
         report.seconds = time.monotonic() - started
         return report
     journal_path = options.journal or Path(".seeder") / f"restore-{org.organization_id}-{path.name}.journal.sqlite"
     identity = {"snapshot": snap.manifest_sha256, "target": org.organization_id, "options": _options_id(options)}
     journal = Journal(journal_path, identity, fresh=not (options.resume or options.retry_failed))
     report.journal = str(journal_path)
-    run = _Run(env, schema, source, selection, plan, refs, journal, options, report, say)
+    run = StepRunner(env, schema, source, selection, plan, refs, journal, options, report, say,
+                     _entity_sets(env, schema))
     try:
         if options.retry_failed:
             run.retry_failed()
@@ -137,11 +138,31 @@ def restore(env: Environment, snapshot_path: Path, options: RestoreOptions = Res
             report.table(f["table"]).failed += 1
         if options.verify:
             _verify(env, schema, source, selection, report, run.remap)
+    except SeederError as exc:  # the target is half written: hand over what is known with the error
+        report.failures = list(journal.failures())
+        report.problems.append(f"stopped early: {exc.message} (resume with --resume)")
+        report.seconds = time.monotonic() - started
+        exc.partial_report = report
+        raise
     finally:
         journal.close()
     report.seconds = time.monotonic() - started
     say("done", f"{report.written} rows written, {report.failed} failed")
     return report
+
+
+def _entity_sets(env: Environment, schema: Schema) -> dict[str, str]:
+    """Entity set names of every table a lookup may point at: the snapshot's own tables, and the target's
+    for tables the snapshot did not carry (a snapshot of accounts alone still binds owners and contacts)."""
+    sets = {t.name: t.entity_set for t in schema.tables}
+    missing = sorted({x.table for t in schema.tables for lk in t.lookups for x in lk.to} - set(sets))
+    if missing:
+        try:
+            target = env.schema(missing)
+        except SeederError:
+            return sets
+        sets.update({t.name: t.entity_set for t in target.tables})
+    return sets
 
 
 def _options_id(options: RestoreOptions) -> str:
@@ -151,276 +172,3 @@ def _options_id(options: RestoreOptions) -> str:
     return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
 
 
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    it = iter(items)
-    while chunk := list(islice(it, size)):
-        yield chunk
-
-
-class _Run:
-    """One execution of a plan; each step's chunks are numbered deterministically for the journal."""
-
-    def __init__(self, env: Environment, schema: Schema, source: Callable[[str], Iterator[Record]],
-                 selection: Selection, plan: Plan, refs: ReferenceMap, journal: Journal,
-                 options: RestoreOptions, report: RestoreReport, say: Progress) -> None:
-        self.env, self.schema, self.source, self.selection = env, schema, source, selection
-        self.plan, self.refs, self.journal, self.options, self.report, self.say = (
-            plan, refs, journal, options, report, say)
-        self.entity_sets = {t.name: t.entity_set for t in schema.tables}
-        self.relink: dict[str, set[str]] = {}
-        self.mode = "upsert" if options.mode == "mirror" else options.mode
-        self.existing: dict[str, set[str]] = {}
-        """create-only: ids of rows the target had already (left alone by the later link and state steps)."""
-
-    # -- helpers -----------------------------------------------------------------------------------
-    def rows(self, table: str) -> Iterator[Record]:
-        return self.selection.rows(self.source, self.schema, table)
-
-    def remap(self, table: Table, record: Record) -> Record:
-        """Point lookups at matched reference rows; owners nobody matches go to the default owner."""
-        out = dict(record)
-        for lookup in table.lookups:
-            ref = lookup_of(record, lookup.column)
-            if ref is None or (ref[0] and ref[0] not in REFERENCE_TABLES):
-                continue
-            key = f"_{lookup.column}_value"
-            mapped = self.refs.ids.get(ref[1].lower())
-            if mapped is not None:
-                out[key] = mapped
-            elif lookup.column == "ownerid" and self.refs.default_owner:
-                out[key] = self.refs.default_owner[1]
-                out[key + "@Microsoft.Dynamics.CRM.lookuplogicalname"] = self.refs.default_owner[0]
-            else:
-                out.pop(key, None)
-                out.pop(key + "@Microsoft.Dynamics.CRM.lookuplogicalname", None)
-        return out
-
-    def send(self, step_no: int, step: Step, action: str, mode: str,
-             bodies: Iterable[tuple[str, dict[str, Any]]], count_as: str, first_chunk: int = 0) -> int:
-        """Write ``(id, body)`` pairs in journalled chunks numbered from ``first_chunk``; record each failure
-        with its error. Returns the number of the next chunk. Rows of one call are written in parallel, so
-        rows that must land before others go in an earlier call."""
-        table = step.table
-        result = self.report.table(table)
-        chunk_no = first_chunk
-        for chunk in _chunks(bodies, self.options.chunk_rows):
-            if self.journal.is_done(step_no, chunk_no):
-                ok, _failed = self.journal.done_counts_chunk(step_no, chunk_no)
-                setattr(result, count_as, getattr(result, count_as) + ok)
-            else:
-                ok, failed = self._write(table, chunk, mode, action)
-                self.journal.mark_done(step_no, chunk_no, ok, failed)
-                setattr(result, count_as, getattr(result, count_as) + ok)
-            chunk_no += 1
-        return chunk_no
-
-    def _write(self, table: str, chunk: list[tuple[str, dict[str, Any]]], mode: str,
-               action: str) -> tuple[int, list[dict[str, Any]]]:
-        ok = 0
-        failed: list[dict[str, Any]] = []
-        for res in self.env.write_many(table, chunk, mode=mode, batch_size=self.options.batch_size):
-            if res.ok:
-                ok += 1
-            elif self._left_alone(table, res.id, res.status, action):
-                self.report.table(table).skipped += 1
-            else:
-                err = res.error or {}
-                failed.append({"table": table, "id": res.id, "action": action, "status": res.status,
-                               "code": err.get("code"), "message": err.get("message")})
-        return ok, failed
-
-    def _left_alone(self, table: str, row_id: str, status: int, action: str) -> bool:
-        """A row the mode says to leave alone: create-only meeting an existing row (412), update-only meeting
-        a missing one (404). Those are the mode working, not failures."""
-        if self.options.mode == "create-only" and action == "upsert" and status == 412:
-            self.existing.setdefault(table, set()).add(row_id.lower())
-            return True
-        return self.options.mode == "update-only" and status == 404 and action in ("upsert", "link", "set-state")
-
-    def _untouched(self, table: str, row_id: str) -> bool:
-        return row_id in self.existing.get(table, ())
-
-    # -- steps -------------------------------------------------------------------------------------
-    def execute(self) -> None:
-        for number, step in enumerate(self.plan.steps):
-            self.say("step", f"{number + 1}/{len(self.plan.steps)} {step.action} {step.table}")
-            getattr(self, "_" + step.action.replace("-", "_"))(number, step)
-        for _round in range(STATE_ROUNDS):
-            state_steps = [n for n, st in enumerate(self.plan.steps) if st.action == "set-state"]
-            before = sum(1 for n in state_steps for _f in self.journal.failures(n))
-            if not before:
-                break
-            self.retry_failed(actions=("set-state",))
-            if sum(1 for n in state_steps for _f in self.journal.failures(n)) >= before:
-                break
-        if self.options.mode == "mirror":
-            self._mirror(len(self.plan.steps))
-
-    def _bodies(self, table: Table, records: Iterable[Record], skip: set[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-        for record in records:
-            body, problems = write_body(table, self.remap(table, record), self.entity_sets, skip_lookups=skip)
-            for p in problems:
-                if p not in self.report.problems:
-                    self.report.problems.append(p)
-            yield str(record[table.primary_id]).lower(), body
-
-    def _upsert(self, number: int, step: Step) -> None:
-        table = self.schema.table(step.table)
-        deferred = {d.column for d in self.plan.deferred if d.table == step.table}
-        if not step.self_ordered:
-            self.send(number, step, "upsert", self.mode, self._bodies(table, self.rows(step.table), deferred),
-                      "written")
-            return
-        # parent-first in generations: memory holds ids and depths, never the rows
-        keys = [f"_{c}_value" for c in step.self_ordered]
-        order = parent_first(({table.primary_id: r.get(table.primary_id), **{k: r.get(k) for k in keys}}
-                              for r in self.rows(step.table)), table.primary_id, keys)
-        depth: dict[str, int] = {}
-        for row in order:
-            rid = str(row[table.primary_id]).lower()
-            parents = [str(row.get(k) or "").lower() for k in keys]
-            depth[rid] = max((depth[p] + 1 for p in parents if p in depth), default=0)
-        relink = {i.lower() for i in order.relink}
-        self.relink[step.table] = relink
-        skip_for_relink = deferred | set(step.self_ordered)
-
-        def generation(level: int) -> Iterator[tuple[str, dict[str, Any]]]:
-            for record in self.rows(step.table):
-                rid = str(record[table.primary_id]).lower()
-                if depth.get(rid) == level:
-                    skip = skip_for_relink if rid in relink else deferred
-                    yield from self._bodies(table, [record], skip)
-
-        # one generation at a time: write_many sends a call's rows in parallel, so a child written in the
-        # same call as its parent could arrive first and fail on a lookup to a row not there yet
-        chunk_no = 0
-        for level in range(max(depth.values(), default=-1) + 1):
-            chunk_no = self.send(number, step, "upsert", self.mode, generation(level), "written", chunk_no)
-
-    def _link(self, number: int, step: Step) -> None:
-        table = self.schema.table(step.table)
-        columns = {lk.column: set(lk.targets) for lk in step.lookups}
-
-        def bodies() -> Iterator[tuple[str, dict[str, Any]]]:
-            for record in self.rows(step.table):
-                record = self.remap(table, record)
-                body: dict[str, Any] = {}
-                for column, targets in columns.items():
-                    ref = lookup_of(record, column)
-                    if ref is None or (ref[0] and ref[0] not in targets):
-                        continue
-                    lookup = table.lookup(column)
-                    target = lookup.target(ref[0]) if lookup and ref[0] else None
-                    if target and self.entity_sets.get(target.table):
-                        body[f"{target.navigation_property}@odata.bind"] = (
-                            f"/{self.entity_sets[target.table]}({ref[1]})")
-                rid = str(record[table.primary_id]).lower()
-                if body and not self._untouched(step.table, rid):
-                    yield rid, body
-
-        self.send(number, step, "link", "update-only", bodies(), "linked")
-
-    def _associate(self, number: int, step: Step) -> None:
-        rel = next(r for r in self.schema.many_to_many if r.name == step.relationship)
-        chosen1, chosen2 = self.selection.ids.get(rel.table1), self.selection.ids.get(rel.table2)
-        result = self.report.table(rel.intersect_table)
-        pairs = []
-        for record in self.source(rel.intersect_table):
-            a, b = str(record.get(rel.column1, "")).lower(), str(record.get(rel.column2, "")).lower()
-            if (chosen1 is None or a in chosen1) and (chosen2 is None or b in chosen2):
-                pairs.append((a, b))
-        for chunk_no, chunk in enumerate(_chunks(sorted(pairs), self.options.chunk_rows)):
-            if self.journal.is_done(number, chunk_no):
-                result.associated += self.journal.done_counts_chunk(number, chunk_no)[0]
-                continue
-            def link(pair: tuple[str, str]) -> dict[str, Any] | None:
-                a, b = pair
-                try:
-                    self.env.associate(rel.table1, a, rel.navigation1, rel.table2, b)
-                except DataverseError as exc:
-                    if exc.code in DUPLICATE_CODES:  # the pair exists already: that is the goal
-                        return None
-                    return {"table": rel.intersect_table, "id": f"{a}:{b}", "action": "associate",
-                            "status": exc.status, "code": exc.code, "message": exc.message}
-                return None
-
-            # one request per pair, so several at once (the client's lanes still pace them)
-            with ThreadPoolExecutor(max_workers=ASSOCIATE_WORKERS) as pool:
-                outcomes = list(pool.map(link, chunk))
-            failed = [f for f in outcomes if f is not None]
-            ok = len(chunk) - len(failed)
-            self.journal.mark_done(number, chunk_no, ok, failed)
-            result.associated += ok
-
-    def _set_state(self, number: int, step: Step) -> None:
-        if step.table in self.options.state_exempt:
-            return
-        table = self.schema.table(step.table)
-
-        def bodies() -> Iterator[tuple[str, dict[str, Any]]]:
-            for record in self.rows(step.table):
-                state = record.get("statecode")
-                if state not in (None, 0) and not self._untouched(step.table, str(record[table.primary_id]).lower()):
-                    body = {"statecode": state}
-                    if record.get("statuscode") is not None:
-                        body["statuscode"] = record["statuscode"]
-                    yield str(record[table.primary_id]).lower(), body
-
-        self.send(number, step, "set-state", "update-only", bodies(), "state_set")
-
-    def _mirror(self, number: int) -> None:
-        """Delete target rows the snapshot does not have, children before parents."""
-        for offset, table_name in enumerate(reversed(self.plan.order)):
-            if self.selection.ids.get(table_name) is not None:
-                continue  # only whole tables are mirrored
-            table = self.schema.table(table_name)
-            keep = {str(r[table.primary_id]).lower() for r in self.rows(table_name)}
-            extra = sorted(str(r[table.primary_id]).lower()
-                           for r in self.env.iter_records(table_name, select=[table.primary_id])
-                           if str(r[table.primary_id]).lower() not in keep)
-            if not extra:
-                continue
-            step = Step(table_name, "upsert")
-            step_no = number + offset
-            result = self.report.table(table_name)
-            for chunk_no, chunk in enumerate(_chunks(extra, self.options.chunk_rows)):
-                if self.journal.is_done(step_no, chunk_no):
-                    continue
-                failed = []
-                ok = 0
-                for rid in chunk:
-                    try:
-                        self.env.delete(step.table, rid)
-                        ok += 1
-                    except DataverseError as exc:
-                        if exc.status == 404:
-                            ok += 1
-                            continue
-                        failed.append({"table": table_name, "id": rid, "action": "delete", "status": exc.status,
-                                       "code": exc.code, "message": exc.message})
-                self.journal.mark_done(step_no, chunk_no, ok, failed)
-                result.deleted += ok
-
-    def retry_failed(self, actions: tuple[str, ...] | None = None) -> None:
-        """Send again only the rows the journal lists as failed, each with its original action (only the
-        steps doing ``actions`` when given)."""
-        for number, step in enumerate(self.plan.steps):
-            if actions is not None and step.action not in actions:
-                continue
-            failures = list(self.journal.failures(number))
-            if not failures:
-                continue
-            ids = {f["id"] for f in failures}
-            self.say("step", f"retrying {len(ids)} failed row(s) of {step.action} {step.table}")
-            saved = self.selection
-            narrowed = Selection(tables=saved.tables, ids=dict(saved.ids))
-            if step.action != "associate":
-                narrowed.ids[step.table] = ids
-            self.selection = narrowed
-            retry_no = 10_000 + number
-            self.journal.forget(retry_no)
-            getattr(self, "_" + step.action.replace("-", "_"))(retry_no, step)
-            fixed = ids - {f["id"] for f in self.journal.failures(retry_no)}
-            self.journal.clear_failures(number, sorted(fixed))
-            self.journal.move_failures(retry_no, number)
-            self.selection = saved

@@ -92,3 +92,13 @@ def test_selection_brings_parents_transitively_and_children_on_request() -> None
     assert kids.ids["annotation"] == {"n1"}
     everything = select_rows(schema, source, tables)
     assert everything.ids == {"account": None, "annotation": None, "contact": None}
+
+
+def test_ambiguous_natural_keys_never_match() -> None:
+    schema = Schema(tables=(_table("systemuser", extra=("domainname", "internalemailaddress", "fullname")),))
+    source = {"systemuser": [{"systemuserid": "S1", "fullname": "J. Smith"}]}
+    target = {"systemuser": [{"systemuserid": "T1", "fullname": "J. Smith"},
+                             {"systemuserid": "T2", "fullname": "j. smith"}]}
+    refs = match_reference_data(schema, lambda t: source.get(t, []), lambda t: target.get(t, []),
+                                target_org_id="ORG", default_owner=("systemuser", "me"))
+    assert refs.ids == {} and refs.unmatched["systemuser"] == ["s1"]
