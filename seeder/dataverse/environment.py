@@ -287,6 +287,12 @@ class Environment:
             what=f"associate {table}.{navigation}",
         )
 
+    def associate_many(self, table: str, navigation: str, target_table: str, pairs: Iterable[tuple[str, str]],
+                       *, batch_size: int = 100) -> Iterator[RowResult]:
+        """Link many ``(id, target id)`` pairs, batched and in parallel; one result per pair (``"id:target"``)."""
+        return self._writer.associate_many(self.table_ref(table), navigation, self.table_ref(target_table), pairs,
+                                           batch_size=batch_size)
+
     def set_state(self, table: str, id: str, statecode: int, statuscode: int) -> None:
         """Set ``statecode`` and ``statuscode`` together (as Dataverse requires)."""
         self.update(table, id, {"statecode": statecode, "statuscode": statuscode})

@@ -11,7 +11,7 @@ part was throttled or unavailable are re-sent. Each row ends as exactly one :cla
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from itertools import islice
@@ -100,15 +100,32 @@ class BulkWriter:
         if mode not in MODES:
             raise UsageError(f"unknown write mode {mode!r}", hint="Use upsert, create-only or update-only.")
         mode = MODES[mode]
+        return self._parallel(rows, batch_size, lambda chunk: self.write_chunk(ref, chunk, mode))
+
+    def associate_many(self, ref: TableRef, navigation: str, target: TableRef, pairs: Iterable[tuple[str, str]],
+                       *, batch_size: int = 100) -> Iterator[RowResult]:
+        """Link ``(id, target id)`` pairs over a collection-valued navigation property: one ``$batch`` of
+        ``$ref`` requests per chunk (a batch is one request toward the service's request count), chunks in
+        parallel. Each result's id is ``"<id>:<target id>"``."""
+        def chunk_of(chunk: list[tuple[str, str]]) -> list[RowResult]:
+            parts = [PartRequest("POST", f"{ref.entity_set}({a})/{navigation}/$ref",
+                                 {"@odata.id": f"{self.transport.api}/{target.entity_set}({b})"}) for a, b in chunk]
+            return self._send_parts(ref, parts, [f"{a}:{b}" for a, b in chunk], idempotent=True)
+
+        return self._parallel(pairs, batch_size, chunk_of)
+
+    def _parallel(self, items: Iterable[Any], batch_size: int,
+                  run: Callable[[list[Any]], list[RowResult]]) -> Iterator[RowResult]:
+        """Run ``run`` over chunks of ``items`` on as many threads as the lanes allow; results as they finish."""
         batch_size = max(1, min(1000, batch_size))
         workers = max(1, min(96, self.transport.ceiling * len(self.transport.pool.lanes)))
-        it = iter(rows)
+        it = iter(items)
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seeder-write") as pool:
             pending: set[Future[list[RowResult]]] = set()
             while True:
                 chunk = list(islice(it, batch_size))
                 if chunk:
-                    pending.add(pool.submit(self.write_chunk, ref, chunk, mode))
+                    pending.add(pool.submit(run, chunk))
                 if pending and (not chunk or len(pending) >= workers * 2):
                     done, pending = wait(pending, return_when=FIRST_COMPLETED)
                     for fut in done:
@@ -153,35 +170,36 @@ class BulkWriter:
         return [RowResult(ref.name, rid, True, response.status_code) for rid in ids]
 
     def _batch(self, ref: TableRef, chunk: list[Row], mode: str) -> list[RowResult]:
-        results: dict[int, RowResult] = {}
-        todo = list(range(len(chunk)))
         condition = _CONDITION[mode]
+        parts = [PartRequest("PATCH", f"{ref.entity_set}({rid})", body, condition) if rid
+                 else PartRequest("POST", ref.entity_set, body) for rid, body in chunk]
+        return self._send_parts(ref, parts, [rid for rid, _ in chunk], idempotent=mode != "create-only")
+
+    def _send_parts(self, ref: TableRef, parts: list[PartRequest], ids: list[str | None], *,
+                    idempotent: bool) -> list[RowResult]:
+        """Send ``parts`` as one ``$batch`` with continue-on-error; parts throttled or refused for a moment are
+        sent again (in a smaller batch) up to a few rounds. One result per part, in order."""
+        results: dict[int, RowResult] = {}
+        todo = list(range(len(parts)))
         for _round in range(_MAX_PART_ROUNDS):
-            parts = []
-            for i in todo:
-                rid, body = chunk[i]
-                if rid:
-                    parts.append(PartRequest("PATCH", f"{ref.entity_set}({rid})", body, condition))
-                else:
-                    parts.append(PartRequest("POST", ref.entity_set, body))
-            content, ctype = encode_batch(parts, API_PATH)
+            content, ctype = encode_batch([parts[i] for i in todo], API_PATH)
             try:
                 response = self.transport.request(
-                    "POST", "$batch", content=content, idempotent=mode != "create-only",
+                    "POST", "$batch", content=content, idempotent=idempotent,
                     headers={"Content-Type": ctype, "Prefer": "odata.continue-on-error"},
                     what=f"{ref.name} $batch",
                 )
                 answers = decode_batch(response.content, response.headers.get("content-type", ""))
             except DataverseError as exc:
                 for i in todo:
-                    results[i] = self._failed(ref, chunk[i][0], exc)
+                    results[i] = self._failed(ref, ids[i], exc)
                 break
             if len(answers) != len(todo):
                 mismatch = DataverseError(
                     f"{ref.name} $batch: {len(answers)} answers for {len(todo)} requests",
                     status=response.status_code, code="bad_batch")
                 for i in todo:
-                    results[i] = self._failed(ref, chunk[i][0], mismatch)
+                    results[i] = self._failed(ref, ids[i], mismatch)
                 break
             retry: list[int] = []
             wait_s = 0.0
@@ -190,12 +208,12 @@ class BulkWriter:
                     retry.append(i)
                     wait_s = max(wait_s, parse_retry_after(answer.headers.get("retry-after"), 0.5))
                     continue
-                results[i] = self._part_result(ref, chunk[i][0], answer)
+                results[i] = self._part_result(ref, ids[i], answer)
             if not retry:
                 break
             todo = retry
             self.transport.pause(wait_s)
-        return [results[i] for i in range(len(chunk))]
+        return [results[i] for i in range(len(parts))]
 
     @staticmethod
     def _part_result(ref: TableRef, rid: str | None, answer: PartResponse) -> RowResult:

@@ -9,7 +9,6 @@ marked done in the journal only once every row in it was answered; failures are 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import Any
 
@@ -27,8 +26,6 @@ __all__ = ["StepRunner"]
 
 DUPLICATE_CODES = frozenset({"0x80040237"})
 """Error codes Dataverse answers when an N:N pair already exists (duplicate key)."""
-ASSOCIATE_WORKERS = 8
-"""N:N pairs sent at once (each association is its own request)."""
 STATE_ROUNDS = 3
 """Extra passes over rows whose state change failed: one row's state may need another's first (a parent
 flow can only be turned on after the child flows it calls)."""
@@ -209,22 +206,16 @@ class StepRunner:
             if self.journal.is_done(number, chunk_no):
                 result.associated += self.journal.done_counts_chunk(number, chunk_no)[0]
                 continue
-            def link(pair: tuple[str, str]) -> dict[str, Any] | None:
-                a, b = pair
-                try:
-                    self.env.associate(rel.table1, a, rel.navigation1, rel.table2, b)
-                except DataverseError as exc:
-                    if exc.code in DUPLICATE_CODES:  # the pair exists already: that is the goal
-                        return None
-                    return {"table": rel.intersect_table, "id": f"{a}:{b}", "action": "associate",
-                            "status": exc.status, "code": exc.code, "message": exc.message}
-                return None
-
-            # one request per pair, so several at once (the client's lanes still pace them)
-            with ThreadPoolExecutor(max_workers=ASSOCIATE_WORKERS) as pool:
-                outcomes = list(pool.map(link, chunk))
-            failed = [f for f in outcomes if f is not None]
-            ok = len(chunk) - len(failed)
+            failed: list[dict[str, Any]] = []
+            ok = 0
+            for res in self.env.associate_many(rel.table1, rel.navigation1, rel.table2, chunk,
+                                               batch_size=self.options.batch_size):
+                err = res.error or {}
+                if res.ok or err.get("code") in DUPLICATE_CODES:  # an existing pair is the goal reached
+                    ok += 1
+                else:
+                    failed.append({"table": rel.intersect_table, "id": res.id, "action": "associate",
+                                   "status": res.status, "code": err.get("code"), "message": err.get("message")})
             self.journal.mark_done(number, chunk_no, ok, failed)
             result.associated += ok
 
