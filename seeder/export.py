@@ -25,6 +25,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -235,10 +236,13 @@ def _record_shares(env: Environment, app: Record, warnings: list[str]) -> None:
 def _initial_token(env: Environment, table: Table) -> str | None:
     """Start change tracking for ``table`` so the next export can be incremental."""
     try:
-        # only the ids: the first change-tracking read returns every row, as a list held in memory, and
+        # the first change-tracking read returns every row: ask for ids only and drop them page by page;
         # the token it ends with does not depend on the columns asked for
-        return env.iter_changes(table.name, None, select=[table.primary_id]).delta_token or None
-    except Exception:  # a table that refuses change tracking just stays full-export only
+        stream = env.stream_changes(table.name, None, select=[table.primary_id])
+        for _event in stream:
+            pass
+        return stream.delta_token or None
+    except SeederError:  # a table that refuses change tracking just stays full-export only
         return None
 
 
@@ -252,20 +256,32 @@ def _tokens(previous: Snapshot) -> dict[str, str]:
 
 def _export_changes(env: Environment, table: Table, previous: Snapshot, token: str, writer: SnapshotWriter,
                     report: ExportReport, tokens: dict[str, str], options: ExportOptions) -> None:
-    changes = env.iter_changes(table.name, token)
-    tokens[table.name] = changes.delta_token or token
-    if not changes.records and not changes.deleted_ids:
+    stream = env.stream_changes(table.name, token, page_size=options.page_size)
+    events = iter(stream)
+    first = next(events, None)
+    if first is None:  # nothing changed: the parent's chunks serve as they are
+        tokens[table.name] = stream.delta_token or token
         writer.reuse_table(table.name, previous)
         report.tables[table.name] = {"rows": 0, "deleted": 0, "reused": previous.rows(table.name)}
         return
-    rows = writer.write_table(table.name, (clean_record(r) for r in changes.records))
-    writer.write_tombstones(table.name, changes.deleted_ids)
-    report.tables[table.name] = {"rows": rows, "deleted": len(changes.deleted_ids)}
+    deleted: list[str] = []
+
+    def changed() -> Iterator[Record]:  # rows stream to the writer; only deleted ids are kept
+        for kind, item in chain([first], events):
+            if kind == "delete":
+                deleted.append(str(item))
+            else:
+                yield clean_record(item)
+
+    rows = writer.write_table(table.name, changed())
+    tokens[table.name] = stream.delta_token or token
+    writer.write_tombstones(table.name, deleted)
+    report.tables[table.name] = {"rows": rows, "deleted": len(deleted)}
     before = previous.resolved_rows(table.name) or 0
-    touched = rows + len(changes.deleted_ids)
+    touched = rows + len(deleted)
     if before and touched / before > options.anomaly_threshold:
         report.warnings.append(
-            f"{table.name}: {len(changes.deleted_ids)} deleted and {rows} changed of {before} rows since the "
+            f"{table.name}: {len(deleted)} deleted and {rows} changed of {before} rows since the "
             f"previous snapshot (more than {options.anomaly_threshold:.0%}); check the source before trusting it"
         )
 

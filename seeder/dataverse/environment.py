@@ -20,7 +20,14 @@ import orjson
 from seeder.dataverse import metadata as md
 from seeder.dataverse.auth import AuthConfig
 from seeder.dataverse.platform import PlatformApi, is_loopback
-from seeder.dataverse.reads import Changes, iter_fetchxml, iter_partitioned, iter_records_paged, read_changes
+from seeder.dataverse.reads import (
+    Changes,
+    ChangeStream,
+    iter_fetchxml,
+    iter_partitioned,
+    iter_records_paged,
+    read_changes,
+)
 from seeder.dataverse.throttle import ThroughputStats
 from seeder.dataverse.transport import Bypass, Transport
 from seeder.dataverse.writes import MODES, BulkWriter, RowResult, TableRef, entity_id_from_url
@@ -215,6 +222,14 @@ class Environment:
         return read_changes(self.transport, ref.entity_set, delta_token,
                             select=list(select) if select else None, page_size=page_size,
                             what=f"changes {table}")
+
+    def stream_changes(self, table: str, delta_token: str | None, *, select: Sequence[str] | None = None,
+                       page_size: int = 1000) -> ChangeStream:
+        """The same changes as :meth:`iter_changes`, streamed: iterate for ``("upsert", record)`` and
+        ``("delete", id)``; the next token is ``.delta_token`` once the stream is drained."""
+        ref = self.table_ref(table)
+        return ChangeStream(self.transport, ref.entity_set, delta_token, select=list(select) if select else None,
+                            page_size=page_size, what=f"changes {table}")
 
     def count(self, table: str) -> int:
         """Number of rows (``/$count``; Dataverse caps this at 5000 on some versions)."""

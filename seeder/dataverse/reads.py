@@ -122,32 +122,50 @@ def delta_token_of(link: str) -> str:
     return values[0]
 
 
+class ChangeStream:
+    """Changes since a delta token, streamed page by page: iterate for ``("upsert", record)`` and
+    ``("delete", id)`` events; once drained, :attr:`delta_token` holds the token for the next call.
+    Nothing is kept in memory, so the first (full) read of a million-row table costs one page."""
+
+    def __init__(self, transport: Transport, entity_set: str, delta_token: str | None, *,
+                 select: list[str] | None, page_size: int, what: str = "") -> None:
+        self._args = (transport, entity_set, delta_token, select, page_size, what)
+        self.delta_token = ""
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        transport, entity_set, delta_token, select, page_size, what = self._args
+        params: dict[str, str] = {}
+        if select:
+            params["$select"] = ",".join(select)
+        if delta_token:
+            params["$deltatoken"] = delta_token
+        prefer = f"odata.track-changes,{ANNOTATIONS}"
+        token = ""
+        for body in iter_pages(transport, entity_set, params, page_size=page_size, prefer=prefer, what=what):
+            for row in body.get("value", []):
+                context = str(row.get("@odata.context", ""))
+                if context.endswith("$deletedEntity") or row.get("reason") == "deleted":
+                    yield "delete", str(row.get("id"))
+                else:
+                    yield "upsert", _clean(row)
+            if body.get("@odata.deltaLink"):
+                token = delta_token_of(str(body["@odata.deltaLink"]))
+        if not token:
+            raise DataverseError(f"{entity_set}: no @odata.deltaLink in the change-tracking response",
+                                 status=200, code="no_delta_link",
+                                 hint="Enable change tracking on the table (ChangeTrackingEnabled).")
+        self.delta_token = token
+
+
 def read_changes(transport: Transport, entity_set: str, delta_token: str | None, *,
                  select: list[str] | None, page_size: int, what: str = "") -> Changes:
-    """Rows changed and ids deleted since ``delta_token`` (all rows on the first call)."""
-    params: dict[str, str] = {}
-    if select:
-        params["$select"] = ",".join(select)
-    prefer = f"odata.track-changes,{ANNOTATIONS}"
-    if delta_token:
-        params["$deltatoken"] = delta_token
+    """Rows changed and ids deleted since ``delta_token`` (all rows on the first call), held in memory."""
+    stream = ChangeStream(transport, entity_set, delta_token, select=select, page_size=page_size, what=what)
     records: list[Record] = []
     deleted: list[str] = []
-    token = ""
-    for body in iter_pages(transport, entity_set, params, page_size=page_size, prefer=prefer, what=what):
-        for row in body.get("value", []):
-            context = str(row.get("@odata.context", ""))
-            if context.endswith("$deletedEntity") or row.get("reason") == "deleted":
-                deleted.append(str(row.get("id")))
-            else:
-                records.append(_clean(row))
-        if body.get("@odata.deltaLink"):
-            token = delta_token_of(str(body["@odata.deltaLink"]))
-    if not token:
-        raise DataverseError(f"{entity_set}: no @odata.deltaLink in the change-tracking response",
-                             status=200, code="no_delta_link",
-                             hint="Enable change tracking on the table (ChangeTrackingEnabled).")
-    return Changes(records=records, deleted_ids=deleted, delta_token=token)
+    for kind, item in stream:
+        (deleted if kind == "delete" else records).append(item)
+    return Changes(records=records, deleted_ids=deleted, delta_token=stream.delta_token)
 
 
 def partition_bounds(partitions: int) -> list[str]:
