@@ -19,7 +19,9 @@ from lxml import etree
 
 from seeder.errors import UsageError
 from seeder.metadata import COMPONENT_TYPES, child_text, read_xml_file
-from seeder.model import LOOKUP_LOGICALNAME, Record
+from seeder.model import Record
+
+from .demo_reference import set_lookup
 
 __all__ = ["CONNECTION_REFERENCE_COMPONENT_TYPE", "DEMO_SOLUTION", "demo_solution_rows"]
 
@@ -34,16 +36,13 @@ def _id(kind: str, name: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{kind}:{name.lower()}"))
 
 
-def _bare(guid: str) -> str:
-    return guid.strip().strip("{}").lower()
+def bare_guid(guid: str | None) -> str:
+    """A GUID as solution files write it (``{ABC-...}``) in the Web API's form (``abc-...``)."""
+    return (guid or "").strip().strip("{}").lower()
 
 
-def _lookup(record: Record, column: str, table: str, row_id: str) -> None:
-    record[f"_{column}_value"] = row_id
-    record[f"_{column}_value{LOOKUP_LOGICALNAME}"] = table
-
-
-def _label(element: etree._Element, tag: str) -> str:
+def label_text(element: etree._Element, tag: str) -> str:
+    """The text of a localized label (``<tag><label description=.../></tag>``) or its default."""
     node = element.find(tag)
     if node is None:
         return ""
@@ -94,7 +93,7 @@ def demo_solution_rows(root: Path = DEMO_SOLUTION) -> Iterator[tuple[str, Record
         "isvisible": True, "installedon": _INSTALLED,
     }
     if publisher_xml is not None:
-        _lookup(solution, "publisherid", "publisher", publisher_id)
+        set_lookup(solution, "publisherid", "publisher", publisher_id)
     yield "solution", solution
 
     connectors: dict[str, str] = {}
@@ -129,7 +128,7 @@ def demo_solution_rows(root: Path = DEMO_SOLUTION) -> Iterator[tuple[str, Record
             "componenttype": component_type, "rootcomponentbehavior": 0, "ismetadata": False,
             "createdon": _INSTALLED, "modifiedon": _INSTALLED,
         }
-        _lookup(component, "solutionid", "solution", solution_id)
+        set_lookup(component, "solutionid", "solution", solution_id)
         yield "solutioncomponent", component
 
 
@@ -142,7 +141,7 @@ def _connector(path: Path) -> Record:
     xml = read_xml_file(path)
     name = child_text(xml, "name")
     row: Record = {
-        "connectorid": _bare(child_text(xml, "connectorid")) or _id("connector", name), "name": name,
+        "connectorid": bare_guid(child_text(xml, "connectorid")) or _id("connector", name), "name": name,
         "displayname": child_text(xml, "displayname", name), "description": child_text(xml, "description"),
         "connectortype": int(child_text(xml, "connectortype", "1")),
         "iconbrandcolor": child_text(xml, "iconbrandcolor"),
@@ -166,9 +165,9 @@ def _connection_reference(element: etree._Element, connectors: dict[str, str]) -
         "statecode": int(child_text(element, "statecode", "0")),
         "statuscode": int(child_text(element, "statuscode", "1")),
     }
-    custom = _bare(child_text(element, "customconnectorid/connectorid"))
+    custom = bare_guid(child_text(element, "customconnectorid/connectorid"))
     if custom and custom in connectors:
-        _lookup(row, "customconnectorid", "connector", custom)
+        set_lookup(row, "customconnectorid", "connector", custom)
     return row
 
 
@@ -178,7 +177,7 @@ def _environment_variable(folder: Path) -> Iterator[tuple[str, Record]]:
     definition_id = _id("environmentvariabledefinition", schema_name)
     definition: Record = {
         "environmentvariabledefinitionid": definition_id, "schemaname": schema_name,
-        "displayname": _label(xml, "displayname") or schema_name, "description": _label(xml, "description"),
+        "displayname": label_text(xml, "displayname") or schema_name, "description": label_text(xml, "description"),
         "type": int(child_text(xml, "type", "100000000")), "isrequired": child_text(xml, "isrequired") == "1",
         "statecode": 0, "statuscode": 1,
     }
@@ -193,17 +192,17 @@ def _environment_variable(folder: Path) -> Iterator[tuple[str, Record]]:
             else None
         for item in value if isinstance(value, list) else [value] if isinstance(value, dict) else []:
             row: Record = {
-                "environmentvariablevalueid": _bare(str(item.get("@environmentvariablevalueid", "")))
+                "environmentvariablevalueid": bare_guid(str(item.get("@environmentvariablevalueid", "")))
                 or _id("environmentvariablevalue", schema_name), "schemaname": schema_name,
                 "value": str(item.get("value", "")), "statecode": 0, "statuscode": 1,
             }
-            _lookup(row, "environmentvariabledefinitionid", "environmentvariabledefinition", definition_id)
+            set_lookup(row, "environmentvariabledefinitionid", "environmentvariabledefinition", definition_id)
             yield "environmentvariablevalue", row
 
 
 def _workflow(data_file: Path) -> Record:
     xml = read_xml_file(data_file)
-    workflow_id = _bare(xml.get("WorkflowId") or "")
+    workflow_id = bare_guid(xml.get("WorkflowId") or "")
     json_file = data_file.parent / data_file.name.removesuffix(".data.xml")
     clientdata = json.dumps(_json(json_file), separators=(",", ":"), ensure_ascii=False)
     return {

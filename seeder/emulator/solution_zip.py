@@ -22,8 +22,10 @@ from lxml import etree
 from seeder.errors import UsageError
 from seeder.metadata import child_text, parse_xml
 from seeder.metadata._xml import safe_zip_members, zip_member
-from seeder.model import LOOKUP_LOGICALNAME, Record
+from seeder.model import Record
 
+from .demo_reference import set_lookup
+from .demo_solution import bare_guid, label_text
 from .errors import ApiError
 
 __all__ = ["MAX_ENTRIES", "MAX_TOTAL_BYTES", "SolutionPackage", "read_solution_zip", "row_id"]
@@ -50,23 +52,6 @@ class SolutionPackage:
     rows: list[tuple[str, Record]] = field(default_factory=list)
     wanted_on: dict[str, bool] = field(default_factory=dict)
     """workflowid → whether the zip records the flow as on (``StateCode`` 1)."""
-
-
-def _bare(text: str | None) -> str:
-    return (text or "").strip().strip("{}").lower()
-
-
-def _lookup(record: Record, column: str, table: str, value: str) -> None:
-    record[f"_{column}_value"] = value
-    record[f"_{column}_value{LOOKUP_LOGICALNAME}"] = table
-
-
-def _label(element: etree._Element, tag: str) -> str:
-    node = element.find(tag)
-    if node is None:
-        return ""
-    label = node.find("label")
-    return (label.get("description") if label is not None else None) or node.get("default") or ""
 
 
 class _Zip:
@@ -135,7 +120,7 @@ def read_solution_zip(data: bytes) -> SolutionPackage:
             "friendlyname": _localized(publisher) or name,
             "customizationprefix": child_text(publisher, "CustomizationPrefix", "new"),
             "customizationoptionvalueprefix": int(prefix) if prefix.isdigit() else 0}))
-        _lookup(solution, "publisherid", "publisher", row_id("publisher", name))
+        set_lookup(solution, "publisherid", "publisher", row_id("publisher", name))
     package.rows.append(("solution", solution))
     custom = archive.xml("customizations.xml")
     if custom is None:
@@ -164,7 +149,7 @@ def _localized(element: etree._Element) -> str:
 def _connector(archive: _Zip, node: etree._Element, managed: bool) -> Record:
     name = child_text(node, "name")
     type_text = child_text(node, "connectortype", "1")
-    row: Record = {"connectorid": _bare(child_text(node, "connectorid")) or row_id("connector", name), "name": name,
+    row: Record = {"connectorid": bare_guid(child_text(node, "connectorid")) or row_id("connector", name), "name": name,
                    "displayname": child_text(node, "displayname", name), "description": child_text(node, "description"),
                    "connectortype": int(type_text) if type_text.isdigit() else 1,
                    "iconbrandcolor": child_text(node, "iconbrandcolor"), "connectorinternalid": name,
@@ -185,9 +170,9 @@ def _reference(node: etree._Element, managed: bool) -> Record:
                    "connectionreferencedisplayname": child_text(node, "connectionreferencedisplayname", logical),
                    "connectorid": child_text(node, "connectorid"), "description": child_text(node, "description"),
                    "promptingbehavior": int(child_text(node, "promptingbehavior", "0")), "ismanaged": managed}
-    custom = _bare(child_text(node, "customconnectorid/connectorid"))
+    custom = bare_guid(child_text(node, "customconnectorid/connectorid"))
     if custom:
-        _lookup(row, "customconnectorid", "connector", custom)
+        set_lookup(row, "customconnectorid", "connector", custom)
     return row
 
 
@@ -199,8 +184,8 @@ def _variable(archive: _Zip, name: str, managed: bool) -> list[tuple[str, Record
     definition_id = row_id("environmentvariabledefinition", schema_name)
     type_text = child_text(xml, "type", "100000000")
     definition: Record = {"environmentvariabledefinitionid": definition_id, "schemaname": schema_name,
-                          "displayname": _label(xml, "displayname") or schema_name,
-                          "description": _label(xml, "description"),
+                          "displayname": label_text(xml, "displayname") or schema_name,
+                          "description": label_text(xml, "description"),
                           "type": int(type_text) if type_text.isdigit() else 100000000,
                           "isrequired": child_text(xml, "isrequired") == "1", "ismanaged": managed}
     default = xml.find("defaultvalue")
@@ -216,10 +201,10 @@ def _variable(archive: _Zip, name: str, managed: bool) -> list[tuple[str, Record
         item = data.get("environmentvariablevalues", {}).get("environmentvariablevalue") \
             if isinstance(data, dict) else None
         for entry in item if isinstance(item, list) else [item] if isinstance(item, dict) else []:
-            value: Record = {"environmentvariablevalueid": _bare(str(entry.get("@environmentvariablevalueid", "")))
+            value: Record = {"environmentvariablevalueid": bare_guid(str(entry.get("@environmentvariablevalueid", "")))
                              or row_id("environmentvariablevalue", schema_name), "schemaname": schema_name,
                              "value": str(entry.get("value", "")), "ismanaged": managed}
-            _lookup(value, "environmentvariabledefinitionid", "environmentvariabledefinition", definition_id)
+            set_lookup(value, "environmentvariabledefinitionid", "environmentvariabledefinition", definition_id)
             rows.append(("environmentvariablevalue", value))
     return rows
 
@@ -230,7 +215,7 @@ def _int(node: etree._Element, tag: str, default: int) -> int:
 
 
 def _workflow(archive: _Zip, node: etree._Element, managed: bool) -> Record:
-    workflow_id = _bare(node.get("WorkflowId"))
+    workflow_id = bare_guid(node.get("WorkflowId"))
     if not workflow_id:
         raise invalid("A Workflow has no WorkflowId.")
     json_file = child_text(node, "JsonFileName")
@@ -252,7 +237,7 @@ def _workflow(archive: _Zip, node: etree._Element, managed: bool) -> Record:
 def _canvas_app(node: etree._Element, managed: bool) -> Record:
     name = child_text(node, "Name")
     type_text = child_text(node, "CanvasAppType", "0")
-    row: Record = {"canvasappid": _bare(child_text(node, "CanvasAppId")) or row_id("canvasapp", name), "name": name,
+    row: Record = {"canvasappid": bare_guid(child_text(node, "CanvasAppId")) or row_id("canvasapp", name), "name": name,
                    "displayname": child_text(node, "DisplayName", name), "description": child_text(node, "Description"),
                    "appversion": child_text(node, "AppVersion"), "status": child_text(node, "Status"),
                    "tags": child_text(node, "Tags"), "canvasapptype": int(type_text) if type_text.isdigit() else 0,
