@@ -87,6 +87,12 @@ class _Lane:
     name: str
 
 
+def release(response: httpx.Response) -> None:
+    """Free a read response now. httpx binds a response and its stream to each other; that cycle keeps every
+    page's body alive until the garbage collector's next full pass, so memory grew with the pages read."""
+    response.stream = httpx.ByteStream(b"")
+
+
 class Transport:
     """Sends Web API requests for one environment over one or more identities."""
 
@@ -275,10 +281,12 @@ class Transport:
     def json(self, method: str, path: str, **kwargs: Any) -> Any:
         """``request`` then decode the JSON body (``{}`` for an empty body)."""
         response = self.request(method, path, **kwargs)
-        if not response.content:
-            return {}
         try:
+            if not response.content:
+                return {}
             return orjson.loads(response.content)
         except orjson.JSONDecodeError:
             raise DataverseError(f"the service returned a body that is not JSON for {method} {path[:80]}",
                                  status=response.status_code, code="bad_json") from None
+        finally:
+            release(response)
