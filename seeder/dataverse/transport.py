@@ -88,8 +88,9 @@ class _Lane:
 
 
 def release(response: httpx.Response) -> None:
-    """Free a read response now. httpx binds a response and its stream to each other; that cycle keeps every
-    page's body alive until the garbage collector's next full pass, so memory grew with the pages read."""
+    """Let a read response be freed as soon as it is dropped. httpx binds a response and its stream to each
+    other; that cycle kept every page's body alive until the garbage collector's next full pass, so memory
+    grew with the pages read. The body stays available as ``response.content``."""
     response.stream = httpx.ByteStream(b"")
 
 
@@ -232,6 +233,7 @@ class Transport:
             self._count("requests")
             try:
                 response = current.client.request(method, url, params=params, content=content, headers=hdrs)
+                release(response)  # the body is read; drop the stream so nothing keeps the page alive
             except httpx.HTTPError as exc:
                 self.pool.release(idx, ok=False)
                 # A refused connection is usually a wrong URL: retry it briefly, not for long.
@@ -288,5 +290,4 @@ class Transport:
         except orjson.JSONDecodeError:
             raise DataverseError(f"the service returned a body that is not JSON for {method} {path[:80]}",
                                  status=response.status_code, code="bad_json") from None
-        finally:
-            release(response)
+
