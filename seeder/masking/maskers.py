@@ -39,6 +39,7 @@ __all__ = [
 ]
 
 _B32 = "abcdefghijklmnopqrstuvwxyz234567"
+_DIGIT_RUN = re.compile(r"[0-9]+")
 _NON_DIGITS = re.compile(r"\D+")
 _TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?\}")
 
@@ -199,12 +200,19 @@ class DigitsMasker(ColumnMasker):
         self.cipher = DigitCipher(keyed, self.value_class)
 
     def mask_text(self, text: str) -> str:
-        digits = _NON_DIGITS.sub("", text)
+        digits = "".join(_DIGIT_RUN.findall(text))
         kept, rest = digits[: self.keep_leading], digits[self.keep_leading :]
         if not rest:
             return text
-        new = iter(kept + self.cipher.encrypt(rest))
-        return "".join(next(new) if c.isdigit() and c.isascii() else c for c in text)
+        new = kept + self.cipher.encrypt(rest)
+        pos = 0
+
+        def run(match: re.Match[str]) -> str:  # one call per run of digits, not per character
+            nonlocal pos
+            start, pos = pos, pos + len(match.group())
+            return new[start:pos]
+
+        return _DIGIT_RUN.sub(run, text)
 
     def mask(self, value: Any, ctx: RecordContext) -> Any:
         if isinstance(value, str):
