@@ -34,7 +34,7 @@ import orjson
 from seeder.components import SHARED_WITH_KEY, ComponentSet, share_keys, unpack_solution
 from seeder.dataverse import Environment
 from seeder.errors import SeederError, SnapshotError, UsageError
-from seeder.model import COMPONENT_TABLES, Record, Schema, Table
+from seeder.model import COMPONENT_TABLES, SERVICE_TABLES, Record, Schema, Table
 from seeder.records import clean_record, lookup_of
 from seeder.snapshot import Snapshot, SnapshotWriter
 
@@ -186,7 +186,7 @@ def export(env: Environment, out: Path, options: ExportOptions = ExportOptions()
 
 
 def _selection(schema: Schema, options: ExportOptions) -> list[str]:
-    names = list(options.tables) if options.tables else list(schema.table_names)
+    names = list(options.tables) if options.tables else [n for n in schema.table_names if n not in SERVICE_TABLES]
     unknown = sorted(set(names) - set(schema.table_names))
     if unknown:
         raise UsageError(f"unknown table(s): {', '.join(unknown)}", hint="use logical names, e.g. account,contact")

@@ -19,6 +19,7 @@ __all__ = [
     "COMPONENT_TABLES",
     "LOOKUP_LOGICALNAME",
     "REFERENCE_TABLES",
+    "SERVICE_TABLES",
     "AlternateKey",
     "Column",
     "Lookup",
@@ -45,6 +46,12 @@ COMPONENT_TABLES = (
 
 REFERENCE_TABLES = frozenset({"organization", "businessunit", "systemuser", "team", "transactioncurrency"})
 """Tables that differ between environments by nature: matched in a target, never copied into it."""
+
+SERVICE_TABLES = frozenset({
+    "asyncoperation", "importjob", "audit", "bulkdeleteoperation", "bulkdeletefailure", "duplicaterecord",
+    "plugintracelog", "principalobjectaccess", "tracelog", "workflowlog", "processsession", "importlog",
+})
+"""Tables the service writes for itself (jobs, logs, audit, sharing records): never exported by default."""
 
 LOOKUP_TYPES = frozenset({"Lookup", "Customer", "Owner"})
 """Attribute types whose values point at another row."""

@@ -90,3 +90,13 @@ def test_incrementals_keep_filters_and_components(start_emulator: Callable[..., 
     with pytest.raises(UsageError, match="cannot be combined"):
         export_to(source, tmp_path / "bad", ExportOptions(since=tmp_path / "base",
                                                          subset=Subset(roots={"account": "name ne null"})))
+
+
+def test_export_leaves_the_services_own_tables_out_unless_named(start_emulator: Callable[..., str],
+                                                                 tmp_path: Path) -> None:
+    source = start_emulator(SOURCE)
+    export_to(source, tmp_path / "all")
+    tables = set(Snapshot.open(tmp_path / "all").tables)
+    assert "account" in tables and not tables & {"asyncoperation", "importjob"}
+    export_to(source, tmp_path / "named", ExportOptions(tables=("asyncoperation",)))
+    assert "asyncoperation" in Snapshot.open(tmp_path / "named").tables
