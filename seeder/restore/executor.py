@@ -50,8 +50,10 @@ class StepRunner:
         self.entity_sets = entity_sets
         self.relink: dict[str, set[str]] = {}
         self.mode = "upsert" if options.mode == "mirror" else options.mode
-        self.existing: dict[str, set[str]] = {}
-        """create-only: ids of rows the target had already (left alone by the later link and state steps)."""
+        self.existing: dict[str, set[str]] = journal.skipped()
+        """create-only: ids of rows the target had already (left alone by the later link and state steps);
+        kept in the journal, so a resumed run still knows them."""
+        self.resumed = bool(getattr(options, "resume", False))
 
     # -- helpers -----------------------------------------------------------------------------------
     def rows(self, table: str) -> Iterator[Record]:
@@ -73,26 +75,44 @@ class StepRunner:
                 ok, _failed = self.journal.done_counts_chunk(step_no, chunk_no)
                 setattr(result, count_as, getattr(result, count_as) + ok)
             else:
-                ok, failed = self._write(table, chunk, mode, action)
-                self.journal.mark_done(step_no, chunk_no, ok, failed)
+                ok, failed, skipped = self._write(table, chunk, mode, action)
+                self.journal.mark_done(step_no, chunk_no, ok, failed, [(table, rid) for rid in skipped])
                 setattr(result, count_as, getattr(result, count_as) + ok)
             chunk_no += 1
         return chunk_no
 
     def _write(self, table: str, chunk: list[tuple[str, dict[str, Any]]], mode: str,
-               action: str) -> tuple[int, list[dict[str, Any]]]:
+               action: str) -> tuple[int, list[dict[str, Any]], list[str]]:
         ok = 0
         failed: list[dict[str, Any]] = []
+        skipped: list[str] = []
         for res in self.env.write_many(table, chunk, mode=mode, batch_size=self.options.batch_size):
             if res.ok:
                 ok += 1
+            elif self._ours(table, res.id, res.status, action):
+                ok += 1  # written by this run before it was interrupted
             elif self._left_alone(table, res.id, res.status, action):
                 self.report.table(table).skipped += 1
+                if res.status == 412:
+                    skipped.append(res.id.lower())
             else:
                 err = res.error or {}
                 failed.append({"table": table, "id": res.id, "action": action, "status": res.status,
                                "code": err.get("code"), "message": err.get("message")})
-        return ok, failed
+        return ok, failed, skipped
+
+    def _ours(self, table: str, row_id: str, status: int, action: str) -> bool:
+        """On a resumed create-only run, a row that already exists may be one this run created just before it
+        was stopped: the row's ``createdon`` at or after the run's start says so."""
+        if not (self.resumed and self.options.mode == "create-only" and action == "upsert" and status == 412):
+            return False
+        started = self.journal.started()
+        try:
+            row = self.env.get(table, row_id, select=["createdon"])
+        except DataverseError:
+            return False
+        created = str((row or {}).get("createdon") or "")
+        return bool(started and created and created[:19] >= started[:19])
 
     def _left_alone(self, table: str, row_id: str, status: int, action: str) -> bool:
         """A row the mode says to leave alone: create-only meeting an existing row (412), update-only meeting

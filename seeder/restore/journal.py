@@ -10,7 +10,7 @@ idempotent upserts keyed by the source GUIDs, so nothing is duplicated).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS done (step INTEGER NOT NULL, chunk INTEGER NOT NULL, 
 CREATE TABLE IF NOT EXISTS failures (step INTEGER NOT NULL, tbl TEXT NOT NULL, id TEXT NOT NULL,
                                      action TEXT NOT NULL, status INTEGER, code TEXT, message TEXT,
                                      PRIMARY KEY (step, id));
+CREATE TABLE IF NOT EXISTS skipped (tbl TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (tbl, id));
 CREATE TABLE IF NOT EXISTS idmap (tbl TEXT NOT NULL, source_id TEXT NOT NULL, target_id TEXT NOT NULL,
                                   how TEXT NOT NULL, PRIMARY KEY (tbl, source_id));
 """
@@ -53,6 +54,7 @@ class Journal:
                         hint="resume with the same snapshot, target and options, or start over without --resume",
                     )
         self._db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", sorted(identity.items()))
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('started', strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))")
 
     def close(self) -> None:
         self._db.close()
@@ -62,10 +64,12 @@ class Journal:
         row = self._db.execute("SELECT 1 FROM done WHERE step = ? AND chunk = ?", (step, chunk)).fetchone()
         return row is not None
 
-    def mark_done(self, step: int, chunk: int, ok: int, failed: list[dict[str, Any]]) -> None:
-        """Record a finished chunk and its failed rows in one transaction; clears earlier failures it fixed."""
+    def mark_done(self, step: int, chunk: int, ok: int, failed: list[dict[str, Any]],
+                  skipped: Sequence[tuple[str, str]] = ()) -> None:
+        """Record a finished chunk, its failed rows and the rows it left alone, in one transaction."""
         with self._db:
             self._db.execute("BEGIN")
+            self._db.executemany("INSERT OR IGNORE INTO skipped VALUES (?, ?)", list(skipped))
             self._db.executemany(
                 "INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(step, f["table"], f["id"], f["action"], f.get("status"), f.get("code"), f.get("message"))
@@ -95,6 +99,18 @@ class Journal:
         row = self._db.execute("SELECT COALESCE(SUM(ok), 0), COALESCE(SUM(failed), 0) FROM done WHERE step = ?",
                                (step,)).fetchone()
         return int(row[0]), int(row[1])
+
+    def skipped(self) -> dict[str, set[str]]:
+        """Rows a create-only run found already there, by table (they keep their own lookups and state)."""
+        out: dict[str, set[str]] = {}
+        for table, rid in self._db.execute("SELECT tbl, id FROM skipped"):
+            out.setdefault(table, set()).add(rid)
+        return out
+
+    def started(self) -> str:
+        """When this run was first started (UTC, ISO 8601)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'started'").fetchone()
+        return str(row[0]) if row else ""
 
     def mark_completed(self) -> None:
         """Every step ran to its end (failed rows may remain)."""

@@ -100,3 +100,30 @@ def test_export_leaves_the_services_own_tables_out_unless_named(start_emulator: 
     assert "account" in tables and not tables & {"asyncoperation", "importjob"}
     export_to(source, tmp_path / "named", ExportOptions(tables=("asyncoperation",)))
     assert "asyncoperation" in Snapshot.open(tmp_path / "named").tables
+
+
+def test_resumed_create_only_tells_its_own_rows_from_rows_that_were_there(
+        start_emulator: Callable[..., str], tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    source, target = start_emulator(SOURCE), start_emulator(EMPTY_SANDBOX)
+    export_to(source, tmp_path / "snap", ExportOptions(tables=("account", "contact")))
+    snap = Snapshot.open(tmp_path / "snap")
+    there = [r for r in snap.records("contact")][:5]  # rows the target holds before the run
+    with connected(target) as env:
+        assert all(r.ok for r in env.write_many("contact", [(str(r["contactid"]), {"lastname": "already here"})
+                                                            for r in there]))
+        time.sleep(1.1)  # createdon has one-second resolution
+        journal = tmp_path / "j.sqlite"
+        first = restore(env, tmp_path / "snap", RestoreOptions(journal=journal, mode="create-only"))
+        assert first.tables["contact"].skipped == 5
+        with sqlite3.connect(journal) as db:  # as if the process had died before recording any chunk
+            db.execute("DELETE FROM done")
+            db.execute("DELETE FROM meta WHERE key = 'completed'")
+        again = restore(env, tmp_path / "snap", RestoreOptions(journal=journal, mode="create-only", resume=True))
+        assert again.failed == 0
+        assert again.tables["contact"].skipped == 5  # only the rows that were really there before
+        assert again.tables["contact"].written == first.tables["contact"].written
+        kept = {str(r["contactid"]).lower(): r.get("lastname") for r in env.iter_records("contact")}
+        assert all(kept[str(r["contactid"]).lower()] == "already here" for r in there)
