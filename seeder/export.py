@@ -157,7 +157,10 @@ def export(env: Environment, out: Path, options: ExportOptions = ExportOptions()
                 else:
                     filtered = table in options.filters or table in options.fetchxml
                     # change tracking cannot filter: a filtered table is read whole (and filtered) every time
-                    if options.track_changes and t.change_tracking and not t.is_intersect and not filtered:
+                    # component tables are small and carry data kept outside their rows (canvas app shares): they
+                    # are read whole every time, never as changes
+                    if (options.track_changes and t.change_tracking and not t.is_intersect and not filtered
+                            and table not in COMPONENT_TABLES):
                         token = _initial_token(env, t)
                         if token:
                             tokens[table] = token
@@ -262,7 +265,7 @@ def _export_changes(env: Environment, table: Table, previous: Snapshot, token: s
     if first is None:  # nothing changed: the parent's chunks serve as they are
         tokens[table.name] = stream.delta_token or token
         writer.reuse_table(table.name, previous)
-        report.tables[table.name] = {"rows": 0, "deleted": 0, "reused": previous.rows(table.name)}
+        report.tables[table.name] = {"rows": 0, "deleted": 0, "reused": previous.resolved_rows(table.name)}
         return
     deleted: list[str] = []
 

@@ -39,7 +39,8 @@ __all__ = [
 ]
 
 _B32 = "abcdefghijklmnopqrstuvwxyz234567"
-_DIGIT_RUN = re.compile(r"[0-9]+")
+_DIGIT_RUN = re.compile(r"\d+")
+"""Runs of digits of any script (ASCII, fullwidth, Arabic-Indic ...): all are masked, and written in ASCII."""
 _NON_DIGITS = re.compile(r"\D+")
 _TEMPLATE_FIELD = re.compile(r"\{\{|\}\}|\{([A-Za-z_][A-Za-z0-9_]*)(?::(\d+))?\}")
 
@@ -200,7 +201,7 @@ class DigitsMasker(ColumnMasker):
         self.cipher = DigitCipher(keyed, self.value_class)
 
     def mask_text(self, text: str) -> str:
-        digits = "".join(_DIGIT_RUN.findall(text))
+        digits = "".join(str(int(c)) for run in _DIGIT_RUN.findall(text) for c in run)
         kept, rest = digits[: self.keep_leading], digits[self.keep_leading :]
         if not rest:
             return text

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from e2e_support import EMPTY_SANDBOX, SOURCE, connected, export_to, rewrite_snapshot
 
+from seeder.emulator import EmulatorConfig
 from seeder.errors import RestoreError, UsageError
 from seeder.export import ExportOptions, Subset
 from seeder.model import OrgInfo
@@ -127,3 +128,16 @@ def test_resumed_create_only_tells_its_own_rows_from_rows_that_were_there(
         assert again.tables["contact"].written == first.tables["contact"].written
         kept = {str(r["contactid"]).lower(): r.get("lastname") for r in env.iter_records("contact")}
         assert all(kept[str(r["contactid"]).lower()] == "already here" for r in there)
+
+
+def test_an_incremental_keeps_canvas_app_shares(start_emulator: Callable[..., str], tmp_path: Path) -> None:
+    from seeder.components import SHARED_WITH_KEY
+
+    source = start_emulator(EmulatorConfig(demo=True, records=50, seed=3))
+    export_to(source, tmp_path / "base")
+    with connected(source) as env:  # the app row changes, so change tracking would report it
+        app = next(iter(env.iter_records("canvasapp")))
+        env.update("canvasapp", str(app["canvasappid"]), {"description": "changed"})
+    export_to(source, tmp_path / "inc", ExportOptions(since=tmp_path / "base"))
+    rows = list(Snapshot.open(tmp_path / "inc").resolved_records("canvasapp"))
+    assert rows and all(r.get(SHARED_WITH_KEY) for r in rows)
