@@ -23,7 +23,7 @@ from seeder import export as export_verb
 from seeder import mask as mask_verb
 from seeder import restore as restore_verb
 from seeder import wiring
-from seeder.components import ComponentSet, DeploymentSettings, ValidationReport
+from seeder.components import DeploymentSettings, ValidationReport
 from seeder.dataverse import Environment
 from seeder.describe import components_of
 from seeder.errors import MaskingError, SafetyError
@@ -199,7 +199,3 @@ def _columns_masked(mask_report: dict[str, Any]) -> int:
         return sum(len(v) if isinstance(v, (list, dict)) else 1 for v in columns.values())
     return int(mask_report.get("columns_masked", 0))
 
-
-def components_summary(components: ComponentSet) -> dict[str, int]:
-    data = components.to_dict()
-    return {k: len(v) for k, v in data.items() if isinstance(v, list)}

@@ -23,8 +23,6 @@ app = typer.Typer(
 )
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-out = Console(highlight=False, soft_wrap=True)
-_debug = {"on": False}
 
 
 def _version(value: bool) -> None:
@@ -44,7 +42,7 @@ def _root(
     ] = False,
 ) -> None:
     """Clone Dataverse / Power Platform environments safely: export, plan, mask, restore, re-wire."""
-    _debug["on"] = debug
+    # --debug is read by main() before the command runs (tracebacks); declared here for --help
     if ctx.invoked_subcommand != "emulator":  # the emulator's first line must be its URL
         mask_secrets_in_pipeline()
 

@@ -282,13 +282,21 @@ def _canvas_app(elem: etree._Element) -> CanvasApp:
                      app_id=normalise_id(_text(elem, "CanvasAppId") or None), connectors=tuple(sorted(connectors)))
 
 
-def _read_canvas_apps(files: SolutionFiles, base: str, custom: etree._Element | None, out: SolutionContents) -> None:
-    elems: list[etree._Element] = list(_all(custom, "CanvasApp")) if custom is not None else []
-    for path in files.glob(base + "canvasapps", ".meta.xml"):
+def _elements(files: SolutionFiles, custom: etree._Element | None, tag: str, folder: str, suffix: str,
+              finding: str, out: SolutionContents) -> list[etree._Element]:
+    """``tag`` elements of Customizations.xml plus the component files under ``folder``; an unreadable file
+    becomes a ``finding`` warning."""
+    elems: list[etree._Element] = list(_all(custom, tag)) if custom is not None else []
+    for path in files.glob(folder, suffix):
         try:
             elems.append(parse_xml(files.read(path) or b"", what=files.real_name(path)))
         except ComponentError as exc:
-            out.findings.append(Finding("warning", "unreadable-canvas-app", exc.message, path))
+            out.findings.append(Finding("warning", finding, exc.message, path))
+    return elems
+
+
+def _read_canvas_apps(files: SolutionFiles, base: str, custom: etree._Element | None, out: SolutionContents) -> None:
+    elems = _elements(files, custom, "CanvasApp", base + "canvasapps", ".meta.xml", "unreadable-canvas-app", out)
     names = set()
     for elem in elems:
         app = _canvas_app(elem)
@@ -303,12 +311,7 @@ def _read_canvas_apps(files: SolutionFiles, base: str, custom: etree._Element | 
 
 def _read_custom_connectors(files: SolutionFiles, base: str, custom: etree._Element | None,
                             out: SolutionContents) -> None:
-    elems: list[etree._Element] = list(_all(custom, "Connector")) if custom is not None else []
-    for path in files.glob(base + "connectors", ".xml"):
-        try:
-            elems.append(parse_xml(files.read(path) or b"", what=files.real_name(path)))
-        except ComponentError as exc:
-            out.findings.append(Finding("warning", "unreadable-connector", exc.message, path))
+    elems = _elements(files, custom, "Connector", base + "connectors", ".xml", "unreadable-connector", out)
     names = set()
     for elem in elems:
         name = _text(elem, "name")
